@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Body of scripts/check.sh; runs under scripts/with-server.sh (one server for
+# everything). Builds and tests build/ and build-asan/, then the install test.
+# Never stops at a failure: each stage appends "STAGE<TAB>PASS|FAIL<TAB>message"
+# to $UVPG_CHECK_RESULTS, and check.sh turns that plus the .trs/.log files into
+# the final count.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+srcdir=$(pwd -P)
+: "${UVPG_CHECK_RESULTS:?must be set by scripts/check.sh}"
+jobs=$(nproc)
+
+# UBSan only prints by default; make its findings fail the test.
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Verbose harness output would only duplicate the .log files.
+unset VERBOSE
+
+record() { printf '%s\t%s\t%s\n' "$1" "$2" "${3:-}" >>"$UVPG_CHECK_RESULTS"; }
+step() { printf '\n==== %s\n' "$*"; }
+
+tmpdirs=()
+# shellcheck disable=SC2317  # only reached via trap
+cleanup() { [[ ${#tmpdirs[@]} -eq 0 ]] || rm -rf "${tmpdirs[@]}"; }
+trap cleanup EXIT
+
+# Results of an earlier run must not be counted if this run fails early.
+clear_results() {
+    local trs
+    while IFS= read -r -d '' trs; do
+        rm -f "$trs" "${trs%.trs}.log"
+    done < <(find "$1" -name '*.trs' -print0 2>/dev/null)
+    find "$1" -name test-suite.log -delete 2>/dev/null || true
+}
+
+# build_and_check DIR [CONFIGURE_OPTION]
+build_and_check() {
+    local dir=$1 opt=${2:-} args=() rc
+    read -ra args <<<"${CONFIGURE_ARGS:-}"
+    [[ -z $opt ]] || args+=("$opt")
+    mkdir -p "$dir"
+    clear_results "$dir"
+
+    # grep without -q: an early exit would SIGPIPE the writer and trip pipefail.
+    if [[ -n $opt ]] && ! "$srcdir/configure" --help=short 2>/dev/null | grep -e "$opt" >/dev/null; then
+        record "$dir/configure" FAIL "configure has no $opt switch"
+        return
+    fi
+    # Reconfigure if missing, or if an old configuration lacks the option.
+    if [[ ! -f $dir/Makefile ]] \
+        || { [[ -n $opt ]] && ! (cd "$dir" && ./config.status --config) | grep -e "$opt" >/dev/null; }; then
+        step "$dir: configure ${args[*]}"
+        if ! (cd "$dir" && "$srcdir/configure" "${args[@]}"); then
+            record "$dir/configure" FAIL "configure failed (see $dir/config.log)"
+            return
+        fi
+    fi
+
+    step "$dir: make -j$jobs"
+    if ! make -C "$dir" -j"$jobs"; then
+        record "$dir/build" FAIL "make failed"
+        return
+    fi
+    record "$dir/build" PASS
+
+    # Serial on purpose: some tests stop and restart the shared server.
+    step "$dir: make check"
+    rc=0
+    make -C "$dir" -k check || rc=$?
+    record "$dir/check" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" "make check exit status $rc"
+}
+
+install_test() {
+    local dest pcdir pc libdir out flags=()
+    step "install test"
+    if [[ ! -f $srcdir/t/install-test.c ]]; then
+        record install FAIL "t/install-test.c does not exist"
+        return
+    fi
+    if ! grep -q $'^build/build\tPASS' "$UVPG_CHECK_RESULTS"; then
+        record install FAIL "build/ did not build"
+        return
+    fi
+    dest=$(mktemp -d) pcdir=$(mktemp -d)
+    tmpdirs+=("$dest" "$pcdir")
+    if ! make -C build install DESTDIR="$dest" >"$dest.log" 2>&1; then
+        tail -n 30 "$dest.log"; rm -f "$dest.log"
+        record install FAIL "make install failed"
+        return
+    fi
+    rm -f "$dest.log"
+    pc=$(find "$dest" -name uvpg.pc | head -n 1)
+    if [[ -z $pc ]]; then
+        record install FAIL "make install installed no uvpg.pc"
+        return
+    fi
+    # Relocate only uvpg.pc into DESTDIR. PKG_CONFIG_SYSROOT_DIR would also
+    # prefix the dependencies' paths (-I/usr/include/postgresql from libpq.pc).
+    sed -E "s#^(prefix|exec_prefix|libdir|includedir)=/#\\1=$dest/#" "$pc" >"$pcdir/uvpg.pc"
+    if ! out=$(PKG_CONFIG_PATH=$pcdir pkg-config --cflags --libs uvpg) \
+        || ! libdir=$(PKG_CONFIG_PATH=$pcdir pkg-config --variable=libdir uvpg); then
+        record install FAIL "pkg-config cannot resolve the installed uvpg.pc"
+        return
+    fi
+    read -ra flags <<<"$out"
+    echo "gcc ... t/install-test.c ${flags[*]}"
+    if ! gcc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror \
+            -o "$dest/install-test" "$srcdir/t/install-test.c" "${flags[@]}"; then
+        record install FAIL "t/install-test.c does not compile against the installed headers"
+        return
+    fi
+    if ! LD_LIBRARY_PATH=$libdir "$dest/install-test"; then
+        record install FAIL "installed t/install-test failed"
+        return
+    fi
+    record install PASS
+}
+
+build_and_check build
+build_and_check build-asan --enable-sanitizers
+install_test
+record inner-done PASS
