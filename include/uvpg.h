@@ -1,0 +1,162 @@
+/* uvpg: asynchronous PostgreSQL client for libuv programs.
+ *
+ * This is the C ABI, the only header a C program includes.  The model,
+ * the callback contract and the threading rules are in uvpg(7); each
+ * function has its own page in section 3.
+ */
+#ifndef UVPG_H
+#define UVPG_H
+
+#include <stddef.h>
+#include <uv.h>
+
+#include "uvpg/errno.h"
+#include "uvpg/version.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define UVPG_EXTERN __attribute__((visibility("default")))
+#else
+#define UVPG_EXTERN
+#endif
+
+typedef struct uvpg_conn_s uvpg_conn_t;
+typedef struct uvpg_result_s uvpg_result_t;
+
+/* See uvpg_connect_opts_init(3). */
+typedef struct uvpg_connect_opts_s {
+  unsigned int timeout_ms; /* whole connect, and operations; 0 = none */
+  int echo;                /* log every statement to stderr */
+  int enable_json;         /* decode json/jsonb (typecaster module) */
+  int enable_hstore;       /* decode hstore when the extension exists */
+  int enable_uuid;         /* decode uuid */
+  void *reserved[8];       /* zero; room to grow without a new ABI */
+} uvpg_connect_opts_t;
+
+/* See uvpg_connect(3), uvpg_conn_query(3), uvpg_conn_close(3). */
+typedef void (*uvpg_connect_cb)(uvpg_conn_t *conn, int status, void *data);
+typedef void (*uvpg_query_cb)(uvpg_conn_t *conn, int status,
+                              uvpg_result_t *res, void *data);
+typedef void (*uvpg_close_cb)(uvpg_conn_t *conn, void *data);
+
+/* Connection status, see uvpg_conn_get_status(3). */
+typedef enum {
+  UVPG_CONN_CONNECTING = 0,
+  UVPG_CONN_READY = 1,
+  UVPG_CONN_BUSY = 2,
+  UVPG_CONN_BROKEN = 3,
+  UVPG_CONN_CLOSED = 4
+} uvpg_conn_status_t;
+
+/* Transaction status, the values of libpq's PGTransactionStatusType.
+ * See uvpg_conn_get_transaction_status(3). */
+typedef enum {
+  UVPG_TRANS_IDLE = 0,
+  UVPG_TRANS_ACTIVE = 1,
+  UVPG_TRANS_INTRANS = 2,
+  UVPG_TRANS_INERROR = 3,
+  UVPG_TRANS_UNKNOWN = 4
+} uvpg_trans_status_t;
+
+/* Diagnostic fields, the PG_DIAG_* codes of libpq.
+ * See uvpg_result_error_field(3). */
+typedef enum {
+  UVPG_DIAG_SEVERITY = 'S',
+  UVPG_DIAG_SEVERITY_NONLOCALIZED = 'V',
+  UVPG_DIAG_SQLSTATE = 'C',
+  UVPG_DIAG_MESSAGE_PRIMARY = 'M',
+  UVPG_DIAG_MESSAGE_DETAIL = 'D',
+  UVPG_DIAG_MESSAGE_HINT = 'H',
+  UVPG_DIAG_STATEMENT_POSITION = 'P',
+  UVPG_DIAG_INTERNAL_POSITION = 'p',
+  UVPG_DIAG_INTERNAL_QUERY = 'q',
+  UVPG_DIAG_CONTEXT = 'W',
+  UVPG_DIAG_SCHEMA_NAME = 's',
+  UVPG_DIAG_TABLE_NAME = 't',
+  UVPG_DIAG_COLUMN_NAME = 'c',
+  UVPG_DIAG_DATATYPE_NAME = 'd',
+  UVPG_DIAG_CONSTRAINT_NAME = 'n',
+  UVPG_DIAG_SOURCE_FILE = 'F',
+  UVPG_DIAG_SOURCE_LINE = 'L',
+  UVPG_DIAG_SOURCE_FUNCTION = 'R'
+} uvpg_diag_field_t;
+
+/* See uvpg_version(3). */
+UVPG_EXTERN unsigned int uvpg_version(void);
+UVPG_EXTERN const char *uvpg_version_string(void);
+
+/* See uvpg_strerror(3). */
+UVPG_EXTERN const char *uvpg_strerror(int err);
+UVPG_EXTERN const char *uvpg_err_name(int err);
+
+/* See uvpg_connect_opts_init(3). */
+UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts);
+
+/* See uvpg_connect(3). */
+UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
+                             const uvpg_connect_opts_t *opts,
+                             uvpg_connect_cb cb, void *data);
+
+/* See uvpg_conn_query(3). */
+UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
+                                int nparams, const char *const *params,
+                                uvpg_query_cb cb, void *data);
+
+/* See uvpg_conn_close(3). */
+UVPG_EXTERN void uvpg_conn_close(uvpg_conn_t *conn, uvpg_close_cb cb,
+                                 void *data);
+
+/* See uvpg_conn_error_message(3). */
+UVPG_EXTERN const char *uvpg_conn_error_message(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn);
+
+/* See uvpg_conn_set_data(3). */
+UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data);
+UVPG_EXTERN void *uvpg_conn_get_data(const uvpg_conn_t *conn);
+UVPG_EXTERN uv_loop_t *uvpg_conn_get_loop(const uvpg_conn_t *conn);
+
+/* See uvpg_conn_get_status(3). */
+UVPG_EXTERN int uvpg_conn_is_closed(const uvpg_conn_t *conn);
+UVPG_EXTERN uvpg_conn_status_t uvpg_conn_get_status(const uvpg_conn_t *conn);
+UVPG_EXTERN uvpg_trans_status_t
+uvpg_conn_get_transaction_status(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn);
+UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
+                                                       const char *name);
+UVPG_EXTERN int uvpg_conn_get_protocol_version(const uvpg_conn_t *conn);
+UVPG_EXTERN int uvpg_conn_get_server_version(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn);
+UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_get_isolation_level(const uvpg_conn_t *conn);
+UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn);
+UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn);
+
+/* See uvpg_result_ntuples(3). */
+UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res);
+UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res);
+UVPG_EXTERN const char *uvpg_result_fname(const uvpg_result_t *res, int col);
+UVPG_EXTERN int uvpg_result_fnumber(const uvpg_result_t *res,
+                                    const char *name);
+UVPG_EXTERN unsigned int uvpg_result_ftype(const uvpg_result_t *res, int col);
+UVPG_EXTERN const char *uvpg_result_value(const uvpg_result_t *res, int row,
+                                          int col);
+UVPG_EXTERN int uvpg_result_length(const uvpg_result_t *res, int row,
+                                   int col);
+UVPG_EXTERN int uvpg_result_isnull(const uvpg_result_t *res, int row,
+                                   int col);
+UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res);
+UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res);
+UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res);
+UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
+                                                int field);
+UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* UVPG_H */

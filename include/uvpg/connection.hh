@@ -1,0 +1,157 @@
+/// \file uvpg/connection.hh
+/// A connection to a PostgreSQL server, driven by a libuv loop.
+///
+/// `connection::connect()` resolves host names with uv_getaddrinfo,
+/// drives libpq's non-blocking connect and resolves its future with a
+/// ready connection or fails it with a `uvpg::error`.  Operations on one
+/// connection queue in order; several may be outstanding at once.  A
+/// connection is a move-only handle: destroying it closes the connection
+/// (without waiting); `co_await conn.close()` closes and waits.
+///
+/// Everything runs on the thread of the loop the connection belongs to.
+#ifndef UVPG_CONNECTION_HH
+#define UVPG_CONNECTION_HH
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <uv.h>
+
+#include "uvpg/future.hh"
+#include "uvpg/result.hh"
+
+namespace uvpg {
+
+namespace detail {
+struct conn_impl;
+}
+
+/// Options of connect(), as aiopg's connect() keywords.
+struct connect_options {
+  /// Bounds the whole connect (every host and address); 0 = none.
+  std::chrono::milliseconds timeout{60000};
+  /// Log every statement and its parameters to stderr.
+  bool echo = false;
+  /// Typecaster switches (used by the typecaster modules).
+  bool enable_json = true;
+  bool enable_hstore = true;
+  bool enable_uuid = true;
+};
+
+/// A query parameter in text form; std::nullopt is SQL NULL.
+using param = std::optional<std::string>;
+/// Positional parameters, for `$n` and `%s` placeholders.
+using params = std::vector<param>;
+/// Named parameters, for `%(name)s` placeholders.
+using named_params = std::map<std::string, param, std::less<>>;
+
+namespace detail {
+inline param to_param(std::nullopt_t) { return std::nullopt; }
+inline param to_param(std::nullptr_t) { return std::nullopt; }
+inline param to_param(const param &p) { return p; }
+inline param to_param(std::string s) { return param(std::move(s)); }
+inline param to_param(std::string_view s) { return param(std::string(s)); }
+inline param to_param(const char *s) {
+  return s ? param(std::string(s)) : std::nullopt;
+}
+inline param to_param(bool b) { return param(b ? "true" : "false"); }
+template <class N>
+  requires std::is_arithmetic_v<N>
+param to_param(N n) {
+  return param(std::to_string(n));
+}
+template <class V> param to_param(const std::optional<V> &v) {
+  return v ? to_param(*v) : std::nullopt;
+}
+} // namespace detail
+
+/// A connection to one server.  Move-only.
+class UVPG_CXX_EXTERN connection {
+public:
+  /// Connects to the server named by `conninfo` (a keyword string such
+  /// as "host=db user=app" or a URI "postgresql://app@db/app"; empty
+  /// means the PG* environment).  Fails with uvpg::error (code UV_EINVAL,
+  /// UV_EAI_*, UV_ECONNREFUSED, UV_ETIMEDOUT, UVPG_ESERVER, ...).
+  static future<connection> connect(uv_loop_t *loop,
+                                    std::string_view conninfo,
+                                    const connect_options &opts = {});
+
+  connection() noexcept = default;
+  connection(connection &&o) noexcept : _impl(std::exchange(o._impl, nullptr)) {}
+  connection &operator=(connection &&o) noexcept;
+  connection(const connection &) = delete;
+  connection &operator=(const connection &) = delete;
+  /// Starts closing the connection; does not wait.
+  ~connection();
+
+  /// Runs `sql`.  Without parameters it may hold several statements and
+  /// the last one's result is returned.  Fails with uvpg::server_error
+  /// when the server reports an error, uvpg::error otherwise.
+  future<result> query(std::string_view sql);
+  /// Runs `sql` with server-side parameters: `$1`.., or `%s` converted to
+  /// `$n` (`%%` is a literal `%` then).
+  future<result> query(std::string_view sql, params args);
+  /// Runs `sql` with `%(name)s` placeholders bound from `args`.
+  future<result> query(std::string_view sql, const named_params &args);
+  /// Runs `sql` with the arguments converted to text parameters.
+  template <class A0, class... A>
+    requires(!std::is_same_v<std::decay_t<A0>, params> &&
+             !std::is_same_v<std::decay_t<A0>, named_params>)
+  future<result> query(std::string_view sql, const A0 &a0, const A &...a) {
+    return query(sql, params{detail::to_param(a0), detail::to_param(a)...});
+  }
+
+  /// Closes at once: pending operations fail with UV_ECANCELED, then the
+  /// returned future resolves when every handle is closed.
+  future<void> close();
+
+  /// True when the connection is unusable (closed or lost).
+  bool closed() const noexcept;
+  /// The conninfo in keyword form with the password masked.
+  std::string dsn() const;
+  /// The server process serving this session (0 when not connected).
+  int backend_pid() const noexcept;
+  /// A server parameter reported to the client (server_version,
+  /// client_encoding, TimeZone, ...); nullopt when not reported.
+  std::optional<std::string> parameter_status(std::string_view name) const;
+  /// libpq's PGTransactionStatusType value (UVPG_TRANS_* in uvpg.h).
+  int transaction_status() const noexcept;
+  /// Frontend/backend protocol version (3).
+  int protocol_version() const noexcept;
+  /// Server version as an integer, e.g. 150018.
+  int server_version() const noexcept;
+  /// uvpg_conn_status_t value (UVPG_CONN_* in uvpg.h).
+  int status() const noexcept;
+  /// The client encoding, e.g. "UTF8".
+  std::string encoding() const;
+  /// True: statements outside an explicit BEGIN commit by themselves.
+  bool autocommit() const noexcept;
+  /// The session's default_transaction_isolation read at connect.
+  std::string isolation_level() const;
+  /// The connect/operation timeout given to connect().
+  std::chrono::milliseconds timeout() const noexcept;
+  /// Whether statements are logged.
+  bool echo() const noexcept;
+  /// The last error message on this connection ("" when none).
+  std::string error_message() const;
+  /// The loop this connection runs on.
+  uv_loop_t *loop() const noexcept;
+
+  /// The implementation object (internal use).
+  detail::conn_impl *impl() const noexcept { return _impl; }
+  explicit connection(detail::conn_impl *impl) noexcept : _impl(impl) {}
+
+private:
+  detail::conn_impl *_impl = nullptr;
+};
+
+} // namespace uvpg
+
+#endif // UVPG_CONNECTION_HH

@@ -1,0 +1,297 @@
+// Connection lifecycle (construction, close, deferred free), properties,
+// and the C++ connection handle.
+//
+// Freeing is deferred until every libuv handle and request the engine
+// owns has reported back, so uvpg_conn_close() is legal from inside any
+// callback of the same connection: the engine only marks itself closed,
+// and the code that ran the callback sees `close_requested` and stops
+// touching libpq.  Operations still pending complete with UV_ECANCELED,
+// from the loop, just before the close callback.
+#include <cstdio>
+
+#include "internal.hh"
+
+namespace uvpg::detail {
+
+conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
+    : loop(l), opts(o) {
+  uv_timer_init(loop, &timer);
+  timer.data = this;
+  ++open_handles;
+}
+
+conn_impl::~conn_impl() {
+  if (pg) {
+    PQfinish(pg);
+  }
+}
+
+void conn_impl::set_error(std::string msg, std::string sqlstate) {
+  while (!msg.empty() && msg.back() == '\n') {
+    msg.pop_back();
+  }
+  error_msg = std::move(msg);
+  error_sqlstate = std::move(sqlstate);
+}
+
+void conn_impl::notice_receiver(void *arg, const PGresult *res) {
+  auto *c = static_cast<conn_impl *>(arg);
+  const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  // A FATAL outside a query (e.g. pg_terminate_backend while idle) comes
+  // here; keep it to explain the disconnect that follows.
+  if (sev && std::string_view(sev) == "FATAL") {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    c->fatal_message = PQresultErrorMessage(res);
+    c->fatal_sqlstate = state ? state : "";
+  }
+}
+
+void conn_impl::close(close_waiter *w) {
+  if (close_requested) {
+    delete w; // a second close is a programming error: ignored
+    return;
+  }
+  close_requested = true;
+  on_close = w;
+  if (resolver_busy) {
+    // Its callback still comes (with UV_ECANCELED or a late result);
+    // resolved() then releases the handle count it holds.
+    uv_cancel(reinterpret_cast<uv_req_t *>(&resolver));
+  }
+  uv_timer_stop(&timer);
+  unwatch();
+  if (pg) {
+    // The server rolls back an open transaction when the session ends.
+    PQfinish(std::exchange(pg, nullptr));
+  }
+  st = state::closing;
+  uv_close(reinterpret_cast<uv_handle_t *>(&timer),
+           [](uv_handle_t *h) {
+             static_cast<conn_impl *>(h->data)->handle_closed();
+           });
+}
+
+void conn_impl::handle_closed() {
+  --open_handles;
+  maybe_free();
+}
+
+void conn_impl::maybe_free() {
+  if (!close_requested || open_handles > 0 || dispatching) {
+    return;
+  }
+  loop_scope scope(loop);
+  // Everything pending completes first, then the close callback, then the
+  // memory goes.  Callbacks may queue more work; it fails with ECLOSED.
+  ++open_handles; // keep a nested handle_closed() from freeing twice
+  if (connect_waiter *w = std::exchange(on_connect, nullptr)) {
+    set_error("connect canceled: the connection was closed");
+    dispatch(this, [&] { w->done(this, UV_ECANCELED); });
+    delete w;
+  }
+  fail_all(UV_ECANCELED);
+  if (close_waiter *w = std::exchange(on_close, nullptr)) {
+    dispatch(this, [&] { w->done(this); });
+    delete w;
+  }
+  fail_all(UVPG_ECLOSED);
+  delete static_cast<uvpg_conn_s *>(this);
+}
+
+} // namespace uvpg::detail
+
+// ---- the C++ handle ----
+
+namespace uvpg {
+
+using detail::conn_impl;
+
+namespace {
+
+struct promise_connect final : detail::connect_waiter {
+  promise<connection> p;
+  void done(conn_impl *c, int status) noexcept override {
+    if (status >= 0) {
+      p.set_value(connection(c));
+      return;
+    }
+    auto e = detail::make_error(c, status, nullptr);
+    c->close(nullptr); // nobody else holds it
+    p.set_exception(e);
+  }
+};
+
+struct promise_close final : detail::close_waiter {
+  promise<void> p;
+  void done(conn_impl *) noexcept override { p.set_value(); }
+};
+
+struct promise_query final : detail::op {
+  promise<result> p;
+  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+    if (status >= 0) {
+      p.set_value(result(res));
+      return;
+    }
+    auto e = detail::make_error(c, status, res);
+    PQclear(res);
+    p.set_exception(e);
+  }
+};
+
+future<result> fail_query(int status, const std::string &what) {
+  return make_exception_future<result>(error(status, what));
+}
+
+} // namespace
+
+future<connection> connection::connect(uv_loop_t *loop,
+                                       std::string_view conninfo,
+                                       const connect_options &opts) {
+  if (!loop) {
+    throw usage_error("connection::connect: loop is null");
+  }
+  detail::loop_scope scope(loop);
+  auto *c = new uvpg_conn_s(loop, opts);
+  auto *w = new promise_connect;
+  auto f = w->p.get_future();
+  c->on_connect = w;
+  c->start(std::string(conninfo).c_str());
+  return f;
+}
+
+connection &connection::operator=(connection &&o) noexcept {
+  if (this != &o) {
+    if (_impl) {
+      _impl->close(nullptr);
+    }
+    _impl = std::exchange(o._impl, nullptr);
+  }
+  return *this;
+}
+
+connection::~connection() {
+  if (_impl) {
+    _impl->close(nullptr);
+  }
+}
+
+future<result> connection::query(std::string_view sql) {
+  return query(sql, params{});
+}
+
+future<result> connection::query(std::string_view sql, params args) {
+  if (!_impl) {
+    return fail_query(UVPG_ECLOSED, "query on a closed connection");
+  }
+  detail::loop_scope scope(_impl->loop);
+  std::string err;
+  size_t count = 0;
+  auto text = detail::convert_placeholders(sql, !args.empty(), nullptr, &count,
+                                           err);
+  if (text && count && count != args.size()) {
+    err = "the statement has " + std::to_string(count) +
+          " placeholders but " + std::to_string(args.size()) +
+          " parameters were given";
+    text.reset();
+  }
+  if (!text) {
+    _impl->set_error(err);
+    return fail_query(UVPG_EPARAM, err);
+  }
+  auto *o = new promise_query;
+  auto f = o->p.get_future();
+  o->sql = std::move(*text);
+  o->simple = args.empty();
+  o->values = std::move(args);
+  _impl->submit(o);
+  return f;
+}
+
+future<result> connection::query(std::string_view sql,
+                                 const named_params &args) {
+  if (!_impl) {
+    return fail_query(UVPG_ECLOSED, "query on a closed connection");
+  }
+  std::string err;
+  size_t count = 0;
+  std::vector<std::string> names;
+  auto text = detail::convert_placeholders(sql, true, &names, &count, err);
+  params values;
+  for (const auto &n : names) {
+    auto it = args.find(n);
+    if (it == args.end()) {
+      err = "no value for the placeholder %(" + n + ")s";
+      text.reset();
+      break;
+    }
+    values.push_back(it->second);
+  }
+  if (text && names.empty() && !args.empty()) {
+    err = "named parameters given, but the statement has no %(name)s "
+          "placeholder";
+    text.reset();
+  }
+  if (!text) {
+    _impl->set_error(err);
+    return fail_query(UVPG_EPARAM, err);
+  }
+  return query(*text, std::move(values));
+}
+
+future<void> connection::close() {
+  if (!_impl) {
+    return make_ready_future();
+  }
+  auto *w = new promise_close;
+  auto f = w->p.get_future();
+  std::exchange(_impl, nullptr)->close(w);
+  return f;
+}
+
+bool connection::closed() const noexcept {
+  return !_impl || uvpg_conn_is_closed(c_handle(_impl));
+}
+std::string connection::dsn() const { return _impl ? _impl->dsn : ""; }
+int connection::backend_pid() const noexcept {
+  return _impl ? uvpg_conn_get_backend_pid(c_handle(_impl)) : 0;
+}
+std::optional<std::string>
+connection::parameter_status(std::string_view name) const {
+  const char *v = _impl ? uvpg_conn_get_parameter_status(
+                              c_handle(_impl), std::string(name).c_str())
+                        : nullptr;
+  return v ? std::optional<std::string>(v) : std::nullopt;
+}
+int connection::transaction_status() const noexcept {
+  return _impl ? uvpg_conn_get_transaction_status(c_handle(_impl)) : UVPG_TRANS_UNKNOWN;
+}
+int connection::protocol_version() const noexcept {
+  return _impl ? uvpg_conn_get_protocol_version(c_handle(_impl)) : 0;
+}
+int connection::server_version() const noexcept {
+  return _impl ? uvpg_conn_get_server_version(c_handle(_impl)) : 0;
+}
+int connection::status() const noexcept {
+  return _impl ? uvpg_conn_get_status(c_handle(_impl)) : UVPG_CONN_CLOSED;
+}
+std::string connection::encoding() const {
+  const char *e = _impl ? uvpg_conn_get_encoding(c_handle(_impl)) : nullptr;
+  return e ? e : "";
+}
+bool connection::autocommit() const noexcept { return true; }
+std::string connection::isolation_level() const {
+  return _impl ? _impl->isolation : "";
+}
+std::chrono::milliseconds connection::timeout() const noexcept {
+  return _impl ? _impl->opts.timeout : std::chrono::milliseconds(0);
+}
+bool connection::echo() const noexcept { return _impl && _impl->opts.echo; }
+std::string connection::error_message() const {
+  return _impl ? _impl->error_msg : "connection is closed";
+}
+uv_loop_t *connection::loop() const noexcept {
+  return _impl ? _impl->loop : nullptr;
+}
+
+} // namespace uvpg

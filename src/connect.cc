@@ -1,0 +1,421 @@
+// The non-blocking connect.
+//
+// libpq's PQconnectPoll would block the loop on DNS (getaddrinfo inside
+// libpq) and ignores connect_timeout, so uvpg splits the work:
+//
+//   for each host of the conninfo (and, for prefer-standby, a second pass)
+//     resolve the name with uv_getaddrinfo (in libuv's thread pool)
+//     for each address it resolved to
+//       PQconnectStartParams with host=name hostaddr=address port=port,
+//       driven by PQconnectPoll from the socket's uv_poll_t, bounded by a
+//       uv_timer_t (connect_timeout per attempt, opts.timeout overall)
+//
+// The name still goes to libpq as `host`, so TLS verification and
+// .pgpass lookups see the name, not the address.  Each failed attempt's
+// message is kept; the final error lists them all, as libpq does.
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+#include <netdb.h>
+
+#include "internal.hh"
+
+namespace uvpg::detail {
+namespace {
+
+// Scrubs libpq's verbose decoration from a connect error: it pulls the
+// SQLSTATE out of "FATAL:  28P01: ..." and drops LOCATION lines.
+std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
+  std::string out;
+  size_t pos = 0;
+  while (pos < msg.size()) {
+    size_t nl = msg.find('\n', pos);
+    std::string line = msg.substr(pos, nl == std::string::npos
+                                           ? std::string::npos
+                                           : nl - pos);
+    pos = nl == std::string::npos ? msg.size() : nl + 1;
+    if (line.rfind("LOCATION:", 0) == 0) {
+      continue;
+    }
+    for (const char *sev : {"FATAL:  ", "ERROR:  ", "PANIC:  "}) {
+      size_t at = line.find(sev);
+      if (at == std::string::npos) {
+        continue;
+      }
+      size_t code = at + std::strlen(sev);
+      bool is_state = line.size() >= code + 7 && line[code + 5] == ':' &&
+                      line[code + 6] == ' ';
+      for (size_t k = 0; is_state && k < 5; ++k) {
+        char ch = line[code + k];
+        is_state = (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z');
+      }
+      if (is_state) {
+        if (sqlstate.empty()) {
+          sqlstate = line.substr(code, 5);
+        }
+        line.erase(code, 7);
+      }
+      break;
+    }
+    out += line;
+    out += '\n';
+  }
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) {
+    out.pop_back();
+  }
+  return out;
+}
+
+} // namespace
+
+int classify_connect_error(const std::string &msg, std::string &sqlstate,
+                           std::string &clean) {
+  clean = strip_verbose(msg, sqlstate);
+  if (!sqlstate.empty()) {
+    return UVPG_ESERVER;
+  }
+  // libpq words socket errors with strerror() in this process's locale,
+  // so comparing with our own strerror() text is locale-proof.
+  static const struct {
+    int sys, uv;
+  } errnos[] = {
+      {ECONNREFUSED, UV_ECONNREFUSED}, {ENOENT, UV_ENOENT},
+      {EHOSTUNREACH, UV_EHOSTUNREACH}, {ENETUNREACH, UV_ENETUNREACH},
+      {ETIMEDOUT, UV_ETIMEDOUT},       {ECONNRESET, UV_ECONNRESET},
+      {EACCES, UV_EACCES},             {EADDRNOTAVAIL, UV_EADDRNOTAVAIL},
+  };
+  for (const auto &e : errnos) {
+    if (clean.find(std::strerror(e.sys)) != std::string::npos) {
+      return e.uv;
+    }
+  }
+  return UVPG_ECONNBAD;
+}
+
+void conn_impl::start(const char *conninfo_text) {
+  std::string err;
+  auto parsed = parse_conninfo(conninfo_text, err);
+  if (parsed) {
+    info = std::move(*parsed);
+    dsn = masked_dsn(info);
+    hosts = plan_hosts(info, err);
+  }
+  if (!parsed || hosts.empty()) {
+    set_error(err);
+    last_status = UV_EINVAL;
+    later([this] { finish_connect(UV_EINVAL); });
+    return;
+  }
+  if (const std::string *v = info.find("target_session_attrs")) {
+    tsa = *v;
+  } else if (const char *e = std::getenv("PGTARGETSESSIONATTRS")) {
+    tsa = e;
+  }
+  per_attempt = attempt_timeout(info);
+  uv_update_time(loop);
+  if (opts.timeout.count() > 0) {
+    deadline = uv_now(loop) + static_cast<uint64_t>(opts.timeout.count());
+  }
+  // Start from the loop: every failure must reach the callback from
+  // there, never from inside uvpg_connect().
+  later([this] {
+    if (deadline) {
+      arm_timer(deadline - std::min(deadline, uv_now(loop)));
+    }
+    next_host();
+  });
+}
+
+void conn_impl::next_host() {
+  if (host_index == hosts.size()) {
+    if (tsa == "prefer-standby" && pass == 0) {
+      pass = 1; // no standby answered: take any server
+      host_index = 0;
+    } else {
+      finish_connect(last_status ? last_status : UVPG_ECONNBAD);
+      return;
+    }
+  }
+  const host_spec &h = hosts[host_index];
+  addrs.clear();
+  addr_index = 0;
+  if (!h.needs_dns()) {
+    addrs.push_back(h.hostaddr);
+    next_attempt();
+    return;
+  }
+  st = state::resolving;
+  struct addrinfo hints {};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  resolver.data = this;
+  int rc = uv_getaddrinfo(
+      loop, &resolver,
+      [](uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
+        auto *c = static_cast<conn_impl *>(req->data);
+        loop_scope scope(c->loop);
+        c->resolved(status, res);
+      },
+      h.host.c_str(), nullptr, &hints);
+  if (rc < 0) {
+    attempt_failed(rc, "could not translate host name \"" + h.host +
+                           "\" to address: " + uv_strerror(rc));
+    return;
+  }
+  resolver_busy = true;
+  ++open_handles;
+}
+
+void conn_impl::resolved(int status, struct addrinfo *res) {
+  resolver_busy = false;
+  if (st != state::resolving) {
+    // Closed or timed out meanwhile; the request was only waited for.
+    uv_freeaddrinfo(res);
+    handle_closed();
+    return;
+  }
+  --open_handles;
+  if (status < 0) {
+    attempt_failed(status, "could not translate host name \"" +
+                               hosts[host_index].host +
+                               "\" to address: " + uv_strerror(status));
+    return;
+  }
+  for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
+    char name[64] = "";
+    if (ai->ai_family == AF_INET) {
+      uv_ip4_name(reinterpret_cast<sockaddr_in *>(ai->ai_addr), name,
+                  sizeof name);
+    } else if (ai->ai_family == AF_INET6) {
+      uv_ip6_name(reinterpret_cast<sockaddr_in6 *>(ai->ai_addr), name,
+                  sizeof name);
+    }
+    if (*name &&
+        std::find(addrs.begin(), addrs.end(), name) == addrs.end()) {
+      addrs.push_back(name);
+    }
+  }
+  uv_freeaddrinfo(res);
+  next_attempt();
+}
+
+void conn_impl::next_attempt() {
+  if (addr_index == addrs.size()) {
+    ++host_index;
+    next_host();
+    return;
+  }
+  start_attempt(addrs[addr_index++]);
+}
+
+void conn_impl::start_attempt(const std::string &hostaddr) {
+  const host_spec &h = hosts[host_index];
+  std::vector<const char *> keys;
+  std::vector<const char *> vals;
+  for (const auto &p : info.params) {
+    if (p.key != "host" && p.key != "hostaddr" && p.key != "port" &&
+        p.key != "target_session_attrs") {
+      keys.push_back(p.key.c_str());
+      vals.push_back(p.value.c_str());
+    }
+  }
+  auto add = [&](const char *k, const std::string &v) {
+    if (!v.empty()) {
+      keys.push_back(k);
+      vals.push_back(v.c_str());
+    }
+  };
+  add("host", h.host);
+  add("hostaddr", hostaddr);
+  add("port", h.port);
+  std::string attrs = tsa;
+  if (tsa == "prefer-standby") {
+    attrs = pass == 0 ? "standby" : "any";
+  }
+  add("target_session_attrs", attrs);
+  if (!info.find("application_name")) {
+    add("fallback_application_name", "uvpg");
+  }
+  keys.push_back(nullptr);
+  vals.push_back(nullptr);
+
+  st = state::connecting;
+  pg = PQconnectStartParams(keys.data(), vals.data(), 0);
+  if (!pg) {
+    set_error("out of memory");
+    finish_connect(UV_ENOMEM);
+    return;
+  }
+  if (PQstatus(pg) == CONNECTION_BAD) {
+    std::string sqlstate, clean;
+    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
+    attempt_failed(status, clean);
+    return;
+  }
+  // Verbose errors carry the SQLSTATE of a refusal (28P01, 3D000, 53300)
+  // that libpq 15 has no other way to report for a connect.
+  PQsetErrorVerbosity(pg, PQERRORS_VERBOSE);
+
+  uint64_t ms = per_attempt.count();
+  if (deadline) {
+    uint64_t left = deadline - std::min(deadline, uv_now(loop));
+    ms = ms ? std::min(ms, left) : left;
+  }
+  if (ms) {
+    arm_timer(ms);
+  }
+  // libpq's docs: before the first PQconnectPoll, act as if it had
+  // returned PGRES_POLLING_WRITING.
+  watch(UV_WRITABLE);
+  if (!poll) {
+    poll_connect();
+  }
+}
+
+void conn_impl::poll_connect() {
+  switch (PQconnectPoll(pg)) {
+  case PGRES_POLLING_READING:
+    watch(UV_READABLE);
+    break;
+  case PGRES_POLLING_WRITING:
+    watch(UV_WRITABLE);
+    break;
+  case PGRES_POLLING_OK:
+    connected();
+    break;
+  default: {
+    std::string sqlstate, clean;
+    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
+    if (!sqlstate.empty()) {
+      error_sqlstate = sqlstate;
+    }
+    attempt_failed(status, clean);
+    break;
+  }
+  }
+}
+
+void conn_impl::attempt_failed(int status, std::string msg) {
+  disarm_timer();
+  unwatch();
+  if (pg) {
+    PQfinish(std::exchange(pg, nullptr));
+  }
+  while (!msg.empty() && msg.back() == '\n') {
+    msg.pop_back();
+  }
+  if (!attempt_errors.empty()) {
+    attempt_errors += '\n';
+  }
+  attempt_errors += msg;
+  last_status = status;
+  if (status == UV_ENOMEM) {
+    finish_connect(status);
+    return;
+  }
+  if (deadline) {
+    if (uv_now(loop) >= deadline) {
+      finish_connect(UV_ETIMEDOUT);
+      return;
+    }
+    arm_timer(deadline - uv_now(loop));
+  }
+  next_attempt();
+}
+
+void conn_impl::connect_timed_out() {
+  bool overall = deadline && uv_now(loop) >= deadline;
+  if (st == state::connecting && !overall) {
+    const host_spec &h = hosts[host_index];
+    std::string where = h.host.empty() ? std::string("local socket")
+                                       : "\"" + h.host + "\"";
+    attempt_failed(UV_ETIMEDOUT,
+                   "connection to server at " + where +
+                       (h.port.empty() ? "" : ", port " + h.port) +
+                       " failed: timeout expired after " +
+                       std::to_string(per_attempt.count()) + " ms");
+    return;
+  }
+  if (st != state::connecting && st != state::resolving &&
+      !(st == state::ready && on_connect)) {
+    return;
+  }
+  std::string msg = "timeout expired: could not connect within " +
+                    std::to_string(opts.timeout.count()) + " ms";
+  if (!attempt_errors.empty()) {
+    attempt_errors += '\n';
+  }
+  attempt_errors += msg;
+  finish_connect(UV_ETIMEDOUT);
+}
+
+void conn_impl::connected() {
+  disarm_timer();
+  if (deadline) {
+    // The bootstrap query below is still bounded by the overall timeout.
+    arm_timer(deadline - std::min(deadline, uv_now(loop)));
+  }
+  PQsetErrorVerbosity(pg, PQERRORS_DEFAULT);
+  PQsetNoticeReceiver(pg, notice_receiver, this);
+  if (PQsetnonblocking(pg, 1) != 0) {
+    lost(PQerrorMessage(pg));
+    finish_connect(UVPG_ECONNBAD);
+    return;
+  }
+  st = state::ready;
+  attempt_errors.clear();
+  error_sqlstate.clear();
+  watch(UV_READABLE);
+
+  // One round trip for what the session needs to report without asking:
+  // its default isolation level.
+  struct bootstrap final : op {
+    void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+      if (status >= 0 && res && PQntuples(res) == 1) {
+        c->isolation = PQgetvalue(res, 0, 0);
+      }
+      PQclear(res);
+      if (c->on_connect) {
+        // A server error here (a pooler that rejects SHOW) is not fatal.
+        c->finish_connect(status == UVPG_ESERVER ? 0 : std::min(status, 0));
+      }
+    }
+  };
+  auto *b = new bootstrap;
+  b->sql = "SHOW default_transaction_isolation";
+  b->internal = true;
+  submit(b);
+}
+
+void conn_impl::finish_connect(int status) {
+  connect_waiter *w = std::exchange(on_connect, nullptr);
+  if (!w) {
+    return;
+  }
+  disarm_timer();
+  if (status < 0) {
+    if (resolver_busy) {
+      st = state::broken;
+      uv_cancel(reinterpret_cast<uv_req_t *>(&resolver));
+    }
+    unwatch();
+    if (pg) {
+      PQfinish(std::exchange(pg, nullptr));
+    }
+    st = state::broken;
+    if (!attempt_errors.empty()) {
+      set_error(attempt_errors, error_sqlstate);
+    } else if (error_msg.empty()) {
+      set_error(uvpg_strerror(status));
+    }
+    fail_all(UVPG_ECONNBAD);
+  }
+  dispatch(this, [&] { w->done(this, status); });
+  delete w;
+  pump(); // what the callback queued
+}
+
+} // namespace uvpg::detail

@@ -1,0 +1,239 @@
+// Conninfo parsing, password masking and the host plan.
+//
+// libpq parses both forms (keywords and URIs) in PQconninfoParse, which
+// does no I/O.  We need the parsed form for two things libpq's
+// non-blocking connect does not do: resolving host names off the loop
+// (libpq would call getaddrinfo inside PQconnectPoll) and enforcing a
+// timeout per attempt (libpq ignores connect_timeout in async mode).
+#include <algorithm>
+#include <cstdlib>
+
+#include "internal.hh"
+
+namespace uvpg::detail {
+
+const std::string *conninfo::find(std::string_view key) const noexcept {
+  for (const auto &p : params) {
+    if (p.key == key) {
+      return &p.value;
+    }
+  }
+  return nullptr;
+}
+
+namespace {
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// The password-like parts of a conninfo that failed to parse.  libpq's
+// parse errors quote the offending token, which may be (part of) the
+// password: "missing \"=\" after \"def\"" for password=abc def, or the
+// whole URI for an unterminated IPv6 address.
+std::vector<std::string> secrets_in(std::string_view t) {
+  std::vector<std::string> out;
+  // Keyword form: every token after password= up to the next key=.
+  for (size_t at = t.find("password"); at != t.npos;
+       at = t.find("password", at + 1)) {
+    size_t i = at + 8;
+    while (i < t.size() && is_space(t[i])) {
+      ++i;
+    }
+    if (i >= t.size() || t[i] != '=') {
+      continue;
+    }
+    ++i;
+    while (i < t.size() && is_space(t[i])) {
+      ++i;
+    }
+    size_t end = i;
+    while (end < t.size()) {
+      size_t tok = end;
+      while (end < t.size() && !is_space(t[end])) {
+        ++end;
+      }
+      std::string_view token = t.substr(tok, end - tok);
+      if (tok > i && token.find('=') != token.npos) {
+        break; // the next keyword
+      }
+      for (std::string_view part : {token, token.substr(token[0] == '\'')}) {
+        if (!part.empty() && part != "'") {
+          out.emplace_back(part);
+        }
+      }
+      while (end < t.size() && is_space(t[end])) {
+        ++end;
+      }
+    }
+    // URI query form: password=...&
+    std::string_view q = t.substr(i);
+    out.emplace_back(q.substr(0, q.find_first_of("& \t")));
+  }
+  // URI form: scheme://user:password@host
+  size_t scheme = t.find("://");
+  if (scheme != t.npos) {
+    std::string_view rest = t.substr(scheme + 3);
+    std::string_view auth = rest.substr(0, rest.find_first_of("/?"));
+    size_t atsign = auth.rfind('@');
+    if (atsign != auth.npos) {
+      std::string_view user = auth.substr(0, atsign);
+      size_t colon = user.find(':');
+      if (colon != user.npos && colon + 1 < user.size()) {
+        out.emplace_back(user.substr(colon + 1));
+      }
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+std::string scrub_secrets(std::string msg, std::string_view conninfo_text) {
+  auto secrets = secrets_in(conninfo_text);
+  std::sort(secrets.begin(), secrets.end(),
+            [](const auto &a, const auto &b) { return a.size() > b.size(); });
+  for (const auto &sec : secrets) {
+    if (sec.empty()) {
+      continue;
+    }
+    for (size_t at = msg.find(sec); at != msg.npos;
+         at = msg.find(sec, at + 8)) {
+      msg.replace(at, sec.size(), "********");
+    }
+  }
+  return msg;
+}
+
+std::optional<conninfo> parse_conninfo(const char *text, std::string &err) {
+  char *msg = nullptr;
+  PQconninfoOption *opts = PQconninfoParse(text ? text : "", &msg);
+  if (!opts) {
+    err = msg ? scrub_secrets(msg, text ? text : "")
+              : "out of memory parsing the connection string";
+    while (!err.empty() && err.back() == '\n') {
+      err.pop_back();
+    }
+    PQfreemem(msg);
+    return std::nullopt;
+  }
+  conninfo ci;
+  for (PQconninfoOption *o = opts; o->keyword; ++o) {
+    if (o->val && *o->val) {
+      ci.params.push_back({o->keyword, o->val});
+    }
+  }
+  PQconninfoFree(opts);
+  return ci;
+}
+
+std::string masked_dsn(const conninfo &ci) {
+  std::string out;
+  for (const auto &p : ci.params) {
+    if (!out.empty()) {
+      out += ' ';
+    }
+    out += p.key;
+    out += '=';
+    if (p.key == "password") {
+      out += "********";
+      continue;
+    }
+    // Quote as libpq's keyword syntax wants: '' around values with
+    // spaces or quotes, backslash before ' and \.
+    bool quote = p.value.empty() ||
+                 p.value.find_first_of(" \t\n'\\") != std::string::npos;
+    if (quote) {
+      out += '\'';
+    }
+    for (char ch : p.value) {
+      if (ch == '\'' || ch == '\\') {
+        out += '\\';
+      }
+      out += ch;
+    }
+    if (quote) {
+      out += '\'';
+    }
+  }
+  return out;
+}
+
+namespace {
+
+std::vector<std::string> split_commas(const std::string &s) {
+  std::vector<std::string> out;
+  size_t start = 0;
+  for (;;) {
+    size_t comma = s.find(',', start);
+    out.push_back(s.substr(start, comma - start));
+    if (comma == std::string::npos) {
+      return out;
+    }
+    start = comma + 1;
+  }
+}
+
+std::string param_or_env(const conninfo &ci, const char *key,
+                         const char *env) {
+  if (const std::string *v = ci.find(key)) {
+    return *v;
+  }
+  const char *e = std::getenv(env);
+  return e ? e : "";
+}
+
+} // namespace
+
+bool host_spec::needs_dns() const noexcept {
+  // Empty hosts, socket directories (/...) and abstract sockets (@...) go
+  // to libpq as they are; so do hosts with a numeric hostaddr.
+  return hostaddr.empty() && !host.empty() && host[0] != '/' &&
+         host[0] != '@';
+}
+
+std::vector<host_spec> plan_hosts(const conninfo &ci, std::string &err) {
+  std::string host = param_or_env(ci, "host", "PGHOST");
+  std::string hostaddr = param_or_env(ci, "hostaddr", "PGHOSTADDR");
+  std::string port = param_or_env(ci, "port", "PGPORT");
+
+  std::vector<std::string> hosts = split_commas(host);
+  std::vector<std::string> addrs = split_commas(hostaddr);
+  std::vector<std::string> ports = split_commas(port);
+  size_t n = std::max(host.empty() ? 0 : hosts.size(),
+                      hostaddr.empty() ? 0 : addrs.size());
+  if (n == 0) {
+    n = 1; // libpq's default: the local socket directory
+  }
+  if (!host.empty() && hosts.size() != n) {
+    err = "could not match " + std::to_string(hosts.size()) +
+          " host names to " + std::to_string(n) + " hostaddr values";
+    return {};
+  }
+  if (!hostaddr.empty() && addrs.size() != n) {
+    err = "could not match " + std::to_string(addrs.size()) +
+          " hostaddr values to " + std::to_string(n) + " host names";
+    return {};
+  }
+  if (ports.size() != 1 && ports.size() != n) {
+    err = "could not match " + std::to_string(ports.size()) +
+          " port numbers to " + std::to_string(n) + " hosts";
+    return {};
+  }
+  std::vector<host_spec> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    out[i].host = host.empty() ? "" : hosts[i];
+    out[i].hostaddr = hostaddr.empty() ? "" : addrs[i];
+    out[i].port = ports.size() == 1 ? ports[0] : ports[i];
+  }
+  return out;
+}
+
+std::chrono::milliseconds attempt_timeout(const conninfo &ci) {
+  std::string v = param_or_env(ci, "connect_timeout", "PGCONNECT_TIMEOUT");
+  long secs = std::strtol(v.c_str(), nullptr, 10);
+  if (secs <= 0) {
+    return std::chrono::milliseconds(0);
+  }
+  return std::chrono::seconds(secs < 2 ? 2 : secs);
+}
+
+} // namespace uvpg::detail

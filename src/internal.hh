@@ -1,0 +1,285 @@
+// uvpg::detail: what the modules under src/ share.  Never installed.
+#ifndef UVPG_INTERNAL_HH
+#define UVPG_INTERNAL_HH
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <libpq-fe.h>
+#include <uv.h>
+
+#include "uvpg.h"
+#include "uvpg/connection.hh"
+
+namespace uvpg::detail {
+
+// ---- conninfo.cc: parsing, masking, the list of connection attempts ----
+
+/// One keyword=value pair of a parsed conninfo.
+struct conn_param {
+  std::string key;
+  std::string value;
+};
+
+/// The parsed conninfo: what libpq's parser accepted, minus empty values.
+struct conninfo {
+  std::vector<conn_param> params;
+  const std::string *find(std::string_view key) const noexcept;
+};
+
+/// Parses a keyword string or URI with PQconninfoParse.  On failure
+/// returns nullopt and sets `err` to libpq's message.
+std::optional<conninfo> parse_conninfo(const char *text, std::string &err);
+
+/// Replaces every password-like part of `conninfo_text` found in `msg`.
+std::string scrub_secrets(std::string msg, std::string_view conninfo_text);
+
+/// The conninfo in keyword form with the password masked.
+std::string masked_dsn(const conninfo &ci);
+
+/// One host of a multi-host conninfo, before name resolution.
+struct host_spec {
+  std::string host;     // name, IP literal, socket directory, or empty
+  std::string hostaddr; // numeric address given by the user, or empty
+  std::string port;     // empty: libpq's default
+  /// True when `host` must be resolved before libpq sees it.
+  bool needs_dns() const noexcept;
+};
+
+/// The hosts to try in order, from the conninfo or the PG* environment.
+/// Sets `err` and returns an empty list when the lists disagree in length.
+std::vector<host_spec> plan_hosts(const conninfo &ci, std::string &err);
+
+/// The per-attempt timeout from connect_timeout / PGCONNECT_TIMEOUT, 0 if
+/// none (libpq raises values below 2 s to 2 s, and so do we).
+std::chrono::milliseconds attempt_timeout(const conninfo &ci);
+
+// ---- sql.cc: placeholder conversion ----
+
+/// Rewrites `%s` and `%(name)s` to `$n`, `%%` to `%`, skipping quoted
+/// text, quoted identifiers, dollar quotes and comments.  `names`, when
+/// given, receives the name bound to each `$n` in order; `count` the
+/// number of placeholders converted.  Returns nullopt and sets `err` on
+/// a malformed or mixed placeholder.  SQL with `$n` placeholders, or with
+/// no placeholder and no parameters, is returned unchanged.
+std::optional<std::string> convert_placeholders(
+    std::string_view sql, bool with_params, std::vector<std::string> *names,
+    size_t *count, std::string &err);
+
+// ---- future.cc ----
+
+/// Makes `loop` the current loop for futures created from here on.
+struct loop_scope {
+  explicit loop_scope(uv_loop_t *loop) noexcept : saved(current_loop()) {
+    set_current_loop(loop);
+  }
+  ~loop_scope() { set_current_loop(saved); }
+  uv_loop_t *saved;
+};
+
+// ---- pq.cc / conn.cc: the connection engine ----
+
+struct conn_impl;
+
+/// One queued statement.  Completion hands over `res` (may be null):
+/// status >= 0 with a result, or < 0 with the server's error result when
+/// there was one.
+struct op {
+  op *next = nullptr;
+  std::string sql;
+  std::vector<param> values;
+  bool simple = true; // no parameters: simple protocol, several statements
+  bool internal = false;    // uvpg's own (not echoed)
+  bool after_close = false; // queued after close: fails with ECLOSED
+  int refused = 0;          // fails with this status when its turn comes
+  std::string refused_why;
+  virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
+  virtual ~op() = default;
+};
+
+/// Whoever waits for the connect to finish (a C callback or a promise).
+struct connect_waiter {
+  virtual void done(conn_impl *c, int status) noexcept = 0;
+  virtual ~connect_waiter() = default;
+};
+
+/// Whoever waits for the close to finish.
+struct close_waiter {
+  virtual void done(conn_impl *c) noexcept = 0;
+  virtual ~close_waiter() = default;
+};
+
+/// A FIFO of operations, linked through op::next.
+struct op_queue {
+  op *head = nullptr;
+  op *tail = nullptr;
+  bool empty() const noexcept { return head == nullptr; }
+  void push(op *o) noexcept;
+  op *pop() noexcept;
+};
+
+/// The connection engine.  Lives from connect until its close completes;
+/// uvpg_conn_t is this object.  State machine:
+///   resolving -> connecting -> (bootstrap) ready <-> busy
+///   any -> broken (lost)      any -> closing -> freed
+struct conn_impl {
+  enum class state : unsigned char {
+    resolving,
+    connecting,
+    ready,
+    broken,
+    closing,
+  };
+
+  explicit conn_impl(uv_loop_t *loop, const connect_options &o);
+  conn_impl(const conn_impl &) = delete;
+  conn_impl &operator=(const conn_impl &) = delete;
+  ~conn_impl();
+
+  uv_loop_t *loop;
+  connect_options opts;
+  void *user_data = nullptr;
+  state st = state::resolving;
+  PGconn *pg = nullptr;
+
+  // What the user sees of errors.
+  std::string error_msg;
+  std::string error_sqlstate;
+  std::string dsn;
+  std::string isolation;
+
+  // -- connect (connect.cc) --
+  conninfo info;
+  std::vector<host_spec> hosts;
+  size_t host_index = 0;
+  std::vector<std::string> addrs; // resolved addresses of the current host
+  size_t addr_index = 0;
+  int pass = 0;                   // prefer-standby tries twice
+  std::string tsa;                // target_session_attrs as given
+  std::chrono::milliseconds per_attempt{0};
+  uint64_t deadline = 0;          // uv_now() ms; 0 = none
+  int last_status = 0;
+  std::string attempt_errors;
+  connect_waiter *on_connect = nullptr;
+  uv_getaddrinfo_t resolver;
+  bool resolver_busy = false;
+
+  void start(const char *conninfo_text);
+  void next_host();
+  void resolved(int status, struct addrinfo *res);
+  void next_attempt();
+  void start_attempt(const std::string &hostaddr);
+  void attempt_failed(int status, std::string msg);
+  void poll_connect();
+  void connected();
+  void finish_connect(int status);
+  void connect_timed_out();
+
+  // -- I/O (io.cc): one uv_poll_t on PQsocket, one uv_timer_t --
+  uv_poll_t *poll = nullptr;
+  int poll_fd = -1;
+  int poll_events = 0;
+  uv_timer_t timer;
+  int open_handles = 0; // handles whose close callback is still due
+
+  void watch(int events);
+  void unwatch();
+  void arm_timer(uint64_t ms);
+  void disarm_timer();
+  void on_io(int status, int events);
+
+  // -- queries (pq.cc) --
+  op_queue queue;
+  op *inflight = nullptr;
+  PGresult *inflight_res = nullptr;
+  int dispatching = 0;       // depth of user callbacks running
+  bool draining_copy = false; // reading COPY TO STDOUT data to drop it
+  bool copy_refused = false;
+  bool refusal_due = false;   // a task will fail the refused head op
+  std::string fatal_message; // a FATAL the server sent while idle
+  std::string fatal_sqlstate;
+
+  void submit(op *o);
+  void pump();
+  bool send(op *o);
+  void flush();
+  void read_input();
+  void collect(PGresult *res);
+  void complete_inflight();
+  void lost(std::string why);
+  void fail_all(int status);
+
+  // -- lifecycle (conn.cc) --
+  close_waiter *on_close = nullptr;
+  bool close_requested = false;
+  void close(close_waiter *w);
+  void handle_closed();
+  void maybe_free();
+  void set_error(std::string msg, std::string sqlstate = {});
+
+  /// Runs `f` from the loop; the connection is not freed before it ran.
+  template <class F> void later(F &&f);
+  static void notice_receiver(void *arg, const PGresult *res);
+};
+
+/// Runs a user callback with the engine marked as dispatching, so calls
+/// made from inside it (query, close) are deferred safely.
+template <class F> void dispatch(conn_impl *c, F &&f) {
+  ++c->dispatching;
+  f();
+  --c->dispatching;
+}
+
+/// The error a failed status becomes in C++.
+std::exception_ptr make_error(conn_impl *c, int status, PGresult *res);
+
+/// Maps text of a libpq connect failure to a status code (see connect.cc).
+int classify_connect_error(const std::string &msg, std::string &sqlstate,
+                           std::string &clean);
+
+/// Defers `f()` to the loop (used for completions that must not run
+/// inside the call that started them).
+template <class F> void defer(uv_loop_t *loop, F &&f) {
+  using Fn = std::decay_t<F>;
+  struct deferred final : task {
+    Fn fn;
+    explicit deferred(Fn &&g) : fn(std::move(g)) {}
+    void run() noexcept override {
+      fn();
+      delete this;
+    }
+  };
+  schedule(loop, new deferred(Fn(std::forward<F>(f))));
+}
+
+template <class F> void conn_impl::later(F &&f) {
+  ++open_handles;
+  defer(loop, [this, fn = std::forward<F>(f)]() mutable {
+    if (!close_requested) {
+      fn();
+    }
+    handle_closed();
+  });
+}
+
+/// Writes one statement to stderr when echo is on.
+void echo_statement(const op *o);
+
+} // namespace uvpg::detail
+
+/// The C handle is the engine itself.
+struct uvpg_conn_s final : uvpg::detail::conn_impl {
+  using conn_impl::conn_impl;
+};
+
+/// The C handle of an engine (every engine is allocated as one).
+inline uvpg_conn_s *c_handle(uvpg::detail::conn_impl *c) {
+  return static_cast<uvpg_conn_s *>(c);
+}
+
+#endif // UVPG_INTERNAL_HH

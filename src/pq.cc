@@ -1,0 +1,306 @@
+// The query engine: the only caller of libpq's send, flush, consume and
+// getResult.  One queue of operations is the single path to the wire.
+//
+// libpq's non-blocking rules, as its docs give them: after a send, call
+// PQflush until it returns 0; while it returns 1 wait for the socket to
+// be readable *or* writable, and consume input when readable, or a large
+// send can deadlock against a server blocked on writing its results.
+// Results are read with PQconsumeInput and then PQgetResult only while
+// PQisBusy says it will not block.  The socket stays under read watch
+// while idle, so a server that goes away is noticed at once.
+#include <cstdio>
+
+#include "internal.hh"
+
+namespace uvpg::detail {
+
+void op_queue::push(op *o) noexcept {
+  o->next = nullptr;
+  if (tail) {
+    tail->next = o;
+  } else {
+    head = o;
+  }
+  tail = o;
+}
+
+op *op_queue::pop() noexcept {
+  op *o = head;
+  if (o) {
+    head = o->next;
+    if (!head) {
+      tail = nullptr;
+    }
+    o->next = nullptr;
+  }
+  return o;
+}
+
+void conn_impl::submit(op *o) {
+  queue.push(o);
+  if (close_requested) {
+    o->after_close = true; // failed with UVPG_ECLOSED before close_cb
+    return;
+  }
+  if (st == state::broken) {
+    // Fail it from the loop, not from inside the caller's call.
+    later([this] { fail_all(UVPG_ECONNBAD); });
+    return;
+  }
+  if (!dispatching) {
+    pump();
+  }
+}
+
+void conn_impl::pump() {
+  while (st == state::ready && !inflight && !close_requested &&
+         !queue.empty()) {
+    if (queue.head->refused) {
+      // Rejected before the wire (a placeholder mistake): it fails in its
+      // place, after everything queued before it, and from the loop, since
+      // pump() may run inside the call that queued it.
+      if (!refusal_due) {
+        refusal_due = true;
+        later([this] {
+          refusal_due = false;
+          while (!close_requested && !queue.empty() && queue.head->refused &&
+                 !inflight && st == state::ready) {
+            op *o = queue.pop();
+            set_error(o->refused_why);
+            dispatch(this, [&] { o->complete(this, o->refused, nullptr); });
+            delete o;
+          }
+          pump();
+        });
+      }
+      return;
+    }
+    op *o = queue.pop();
+    inflight = o;
+    if (send(o)) {
+      flush();
+    }
+  }
+}
+
+bool conn_impl::send(op *o) {
+  if (opts.echo && !o->internal) {
+    echo_statement(o);
+  }
+  int ok;
+  if (o->simple) {
+    ok = PQsendQuery(pg, o->sql.c_str());
+  } else {
+    std::vector<const char *> values(o->values.size());
+    for (size_t i = 0; i < values.size(); ++i) {
+      values[i] = o->values[i] ? o->values[i]->c_str() : nullptr;
+    }
+    ok = PQsendQueryParams(pg, o->sql.c_str(),
+                           static_cast<int>(values.size()), nullptr,
+                           values.data(), nullptr, nullptr, 0);
+  }
+  if (!ok) {
+    lost(PQerrorMessage(pg));
+    return false;
+  }
+  return true;
+}
+
+void conn_impl::flush() {
+  if (st != state::ready) {
+    return;
+  }
+  switch (PQflush(pg)) {
+  case 0:
+    watch(UV_READABLE);
+    break;
+  case 1:
+    watch(UV_READABLE | UV_WRITABLE);
+    break;
+  default:
+    lost(PQerrorMessage(pg));
+    break;
+  }
+}
+
+void conn_impl::read_input() {
+  // Parse what arrived even when the read hit EOF: the server's last
+  // words (e.g. FATAL 57P01) are in the buffer.
+  bool eof = !PQconsumeInput(pg);
+  std::string why = eof ? PQerrorMessage(pg) : "";
+
+  // Notifications are freed until the LISTEN module takes them.
+  while (PGnotify *n = PQnotifies(pg)) {
+    PQfreemem(n);
+  }
+
+  while (inflight && st == state::ready) {
+    if (draining_copy) {
+      char *buf = nullptr;
+      int n;
+      while ((n = PQgetCopyData(pg, &buf, 1)) > 0) {
+        PQfreemem(buf);
+      }
+      if (n == 0) {
+        break; // more COPY data to come
+      }
+      draining_copy = false;
+    }
+    if (PQisBusy(pg)) {
+      break;
+    }
+    PGresult *r = PQgetResult(pg);
+    if (!r) {
+      complete_inflight();
+      if (close_requested || st != state::ready) {
+        return;
+      }
+      pump();
+      continue;
+    }
+    switch (PQresultStatus(r)) {
+    case PGRES_COPY_IN:
+      // query() has no data to send: end the COPY with an error so the
+      // server fails the statement and the session goes on.
+      PQclear(r);
+      PQputCopyEnd(pg, "COPY FROM STDIN is not supported by query(); "
+                       "use the COPY API");
+      flush();
+      continue;
+    case PGRES_COPY_OUT:
+      PQclear(r);
+      copy_refused = true;
+      draining_copy = true;
+      continue;
+    case PGRES_COPY_BOTH:
+      PQclear(r);
+      lost("replication (COPY BOTH) is not supported");
+      return;
+    default:
+      collect(r);
+    }
+  }
+  if (eof && st == state::ready) {
+    lost(why);
+  }
+}
+
+void conn_impl::collect(PGresult *res) {
+  // The last result wins, as with PQexec, but a first error is kept.
+  if (inflight_res &&
+      PQresultStatus(inflight_res) == PGRES_FATAL_ERROR) {
+    PQclear(res);
+    return;
+  }
+  PQclear(std::exchange(inflight_res, res));
+}
+
+namespace {
+
+int status_of(PGresult *res) {
+  switch (PQresultStatus(res)) {
+  case PGRES_FATAL_ERROR:
+    return UVPG_ESERVER;
+  case PGRES_BAD_RESPONSE:
+  case PGRES_NONFATAL_ERROR:
+    return UVPG_EINTERNAL;
+  default:
+    return 0;
+  }
+}
+
+} // namespace
+
+void conn_impl::complete_inflight() {
+  op *o = std::exchange(inflight, nullptr);
+  PGresult *res = std::exchange(inflight_res, nullptr);
+  int status = res ? status_of(res) : 0;
+  if (std::exchange(copy_refused, false) && status == 0) {
+    PQclear(std::exchange(res, nullptr));
+    status = UV_ENOTSUP;
+    set_error("COPY TO STDOUT is not supported by query(); the rows were "
+              "read and dropped");
+  } else if (status == UVPG_ESERVER) {
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    set_error(PQresultErrorMessage(res), state ? state : "");
+    const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+    if (sev && std::string_view(sev) == "FATAL") {
+      // A FATAL ends the session (57P01 admin shutdown, 57P02/3 crash):
+      // the statement failed because the connection did.
+      status = UVPG_ECONNBAD;
+    }
+  }
+  dispatch(this, [&] { o->complete(this, status, res); });
+  delete o;
+}
+
+void conn_impl::lost(std::string why) {
+  if (st == state::broken || st == state::closing) {
+    return;
+  }
+  while (!why.empty() && why.back() == '\n') {
+    why.pop_back();
+  }
+  // A server that ends the session says why first (a FATAL ErrorResponse,
+  // delivered to the notice receiver when no query was running, or as
+  // the running query's error).
+  std::string sqlstate = fatal_sqlstate;
+  std::string msg = fatal_message;
+  if (inflight_res && PQresultStatus(inflight_res) == PGRES_FATAL_ERROR) {
+    const char *s = PQresultErrorField(inflight_res, PG_DIAG_SQLSTATE);
+    sqlstate = s ? s : sqlstate;
+    msg = PQresultErrorMessage(inflight_res);
+  }
+  while (!msg.empty() && msg.back() == '\n') {
+    msg.pop_back();
+  }
+  if (!msg.empty() && msg.find(why) == std::string::npos) {
+    msg += '\n';
+  }
+  if (msg.find(why) == std::string::npos) {
+    msg += why;
+  }
+  set_error(msg, sqlstate);
+  st = state::broken;
+  disarm_timer();
+  unwatch();
+  if (pg) {
+    PQfinish(std::exchange(pg, nullptr));
+  }
+  if (!dispatching) {
+    fail_all(UVPG_ECONNBAD);
+  } else {
+    later([this] { fail_all(UVPG_ECONNBAD); });
+  }
+}
+
+void conn_impl::fail_all(int status) {
+  while (inflight || !queue.empty()) {
+    op *o = inflight ? std::exchange(inflight, nullptr) : queue.pop();
+    PGresult *res = nullptr;
+    if (o == nullptr) {
+      break;
+    }
+    if (inflight_res) {
+      // The running statement keeps the server's last words, if any.
+      res = std::exchange(inflight_res, nullptr);
+      if (PQresultStatus(res) != PGRES_FATAL_ERROR) {
+        PQclear(std::exchange(res, nullptr));
+      }
+    }
+    int s = o->after_close ? UVPG_ECLOSED : status;
+    dispatch(this, [&] { o->complete(this, s, res); });
+    delete o;
+  }
+}
+
+void echo_statement(const op *o) {
+  std::fprintf(stderr, "uvpg: %s\n", o->sql.c_str());
+  for (size_t i = 0; i < o->values.size(); ++i) {
+    const param &v = o->values[i];
+    std::fprintf(stderr, "uvpg:   $%zu = %s%s%s\n", i + 1, v ? "'" : "",
+                 v ? v->c_str() : "NULL", v ? "'" : "");
+  }
+}
+
+} // namespace uvpg::detail

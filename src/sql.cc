@@ -1,0 +1,201 @@
+// Placeholder conversion: psycopg-style %s and %(name)s become $n.
+//
+// Values always travel separately from the statement (server-side
+// parameters), so this is only a rename of markers, never quoting.  The
+// scanner skips everything where a % is data, not a marker: string
+// constants ('...', E'...' with backslash escapes), quoted identifiers,
+// dollar-quoted bodies and both comment forms.
+#include <algorithm>
+#include <cctype>
+
+#include "internal.hh"
+
+namespace uvpg::detail {
+namespace {
+
+// Index just past the quoted run that starts at i (a ' or ").
+size_t skip_quoted(std::string_view s, size_t i, bool backslashes) {
+  char q = s[i++];
+  while (i < s.size()) {
+    if (backslashes && s[i] == '\\') {
+      i += 2;
+    } else if (s[i] == q) {
+      if (i + 1 < s.size() && s[i + 1] == q) {
+        i += 2; // doubled quote
+      } else {
+        return i + 1;
+      }
+    } else {
+      ++i;
+    }
+  }
+  return s.size();
+}
+
+bool ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+// At a $: the length of a dollar-quote tag ($tag$ or $$), 0 if none.
+size_t dollar_tag(std::string_view s, size_t i) {
+  size_t j = i + 1;
+  if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+    return 0; // $1 is a parameter, not a tag
+  }
+  while (j < s.size() && ident_char(s[j]) && s[j] != '$') {
+    ++j;
+  }
+  return j < s.size() && s[j] == '$' ? j - i + 1 : 0;
+}
+
+// Index just past the quoted, commented or dollar-quoted run at i, or i
+// itself when none starts there.
+size_t skip_inert(std::string_view s, size_t i) {
+  char c = s[i];
+  if (c == '\'') {
+    bool esc = i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+               (i < 2 || !ident_char(s[i - 2]));
+    return skip_quoted(s, i, esc);
+  }
+  if (c == '"') {
+    return skip_quoted(s, i, false);
+  }
+  if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+    size_t nl = s.find('\n', i);
+    return nl == std::string_view::npos ? s.size() : nl + 1;
+  }
+  if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+    int depth = 0;
+    size_t j = i;
+    while (j + 1 < s.size()) {
+      if (s[j] == '/' && s[j + 1] == '*') {
+        ++depth;
+        j += 2;
+      } else if (s[j] == '*' && s[j + 1] == '/') {
+        j += 2;
+        if (--depth == 0) {
+          return j;
+        }
+      } else {
+        ++j;
+      }
+    }
+    return s.size();
+  }
+  if (c == '$' && (i == 0 || !ident_char(s[i - 1]))) {
+    if (size_t n = dollar_tag(s, i)) {
+      size_t end = s.find(s.substr(i, n), i + n);
+      return end == std::string_view::npos ? s.size() : end + n;
+    }
+  }
+  return i;
+}
+
+} // namespace
+
+std::optional<std::string> convert_placeholders(
+    std::string_view sql, bool with_params, std::vector<std::string> *names,
+    size_t *count, std::string &err) {
+  // First pass: is there any psycopg-style marker at all?
+  bool percent_style = false;
+  bool dollar_style = false;
+  for (size_t i = 0; i < sql.size();) {
+    size_t j = skip_inert(sql, i);
+    if (j != i) {
+      i = j;
+      continue;
+    }
+    if (sql[i] == '%' && i + 1 < sql.size() &&
+        (sql[i + 1] == 's' || sql[i + 1] == '(')) {
+      percent_style = true;
+    } else if (sql[i] == '$' && i + 1 < sql.size() &&
+               std::isdigit(static_cast<unsigned char>(sql[i + 1])) &&
+               (i == 0 || !ident_char(sql[i - 1]))) {
+      dollar_style = true;
+    }
+    ++i;
+  }
+  *count = 0;
+  // With parameters and no $n, every % outside quotes is psycopg's: a
+  // stray %d is a mistake to report, not SQL to send.
+  if (with_params && !dollar_style && sql.find('%') != sql.npos) {
+    percent_style = true;
+  }
+  if (!percent_style) {
+    return std::string(sql);
+  }
+  if (dollar_style) {
+    err = "the statement mixes $n and %s placeholders";
+    return std::nullopt;
+  }
+
+  std::string out;
+  out.reserve(sql.size() + 8);
+  std::vector<std::string> seen; // distinct names in $n order
+  bool positional = false;
+  for (size_t i = 0; i < sql.size();) {
+    size_t j = skip_inert(sql, i);
+    if (j != i) {
+      out.append(sql.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    if (sql[i] != '%') {
+      out += sql[i++];
+      continue;
+    }
+    if (i + 1 >= sql.size()) {
+      err = "incomplete placeholder: '%' at the end of the statement";
+      return std::nullopt;
+    }
+    char n = sql[i + 1];
+    if (n == '%') {
+      out += '%';
+      i += 2;
+    } else if (n == 's') {
+      positional = true;
+      out += '$' + std::to_string(++*count);
+      i += 2;
+    } else if (n == '(') {
+      size_t close = sql.find(')', i + 2);
+      if (close == std::string_view::npos || close + 1 >= sql.size() ||
+          sql[close + 1] != 's') {
+        err = "incomplete placeholder: '%(' without a closing ')s'";
+        return std::nullopt;
+      }
+      std::string name(sql.substr(i + 2, close - i - 2));
+      auto it = std::find(seen.begin(), seen.end(), name);
+      size_t index = it - seen.begin() + 1;
+      if (it == seen.end()) {
+        seen.push_back(std::move(name));
+      }
+      out += '$' + std::to_string(index);
+      i = close + 2;
+    } else {
+      err = std::string("only '%s', '%(name)s' and '%%' are allowed as "
+                        "placeholders, got '%") +
+            n + "'";
+      return std::nullopt;
+    }
+  }
+  if (positional && !seen.empty()) {
+    err = "the statement mixes %s and %(name)s placeholders";
+    return std::nullopt;
+  }
+  if (!seen.empty()) {
+    *count = seen.size();
+    if (!names) {
+      err = "the statement has %(name)s placeholders: pass named "
+            "parameters";
+      return std::nullopt;
+    }
+    *names = std::move(seen);
+  } else if (names) {
+    err = "named parameters given, but the statement has %s placeholders";
+    return std::nullopt;
+  }
+  return out;
+}
+
+} // namespace uvpg::detail

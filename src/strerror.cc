@@ -1,0 +1,63 @@
+// uvpg_strerror() and uvpg_err_name(): one table for uvpg's codes, libuv
+// answers for its own.
+#include "internal.hh"
+
+namespace {
+
+#define UVPG__STRERROR_CASE(name, value, message)                            \
+  case UVPG_##name:                                                          \
+    return message;
+#define UVPG__ERRNAME_CASE(name, value, message)                             \
+  case UVPG_##name:                                                          \
+    return "UVPG_" #name;
+
+const char *own_message(int err) {
+  switch (err) { UVPG_ERRNO_MAP(UVPG__STRERROR_CASE) }
+  return nullptr;
+}
+
+const char *own_name(int err) {
+  switch (err) { UVPG_ERRNO_MAP(UVPG__ERRNAME_CASE) }
+  return nullptr;
+}
+
+} // namespace
+
+extern "C" {
+
+UVPG_EXTERN const char *uvpg_strerror(int err) {
+  if (const char *m = own_message(err)) {
+    return m;
+  }
+  if (err == 0) {
+    return "success";
+  }
+  return uv_strerror(err);
+}
+
+UVPG_EXTERN const char *uvpg_err_name(int err) {
+  if (const char *n = own_name(err)) {
+    return n;
+  }
+  if (err == 0) {
+    return "OK";
+  }
+  return uv_err_name(err);
+}
+
+UVPG_EXTERN unsigned int uvpg_version(void) { return UVPG_VERSION_HEX; }
+
+UVPG_EXTERN const char *uvpg_version_string(void) {
+#define UVPG__STR(x) #x
+#define UVPG__XSTR(x) UVPG__STR(x)
+#define UVPG__NUMBERS                                                        \
+  UVPG__XSTR(UVPG_VERSION_MAJOR)                                             \
+  "." UVPG__XSTR(UVPG_VERSION_MINOR) "." UVPG__XSTR(UVPG_VERSION_PATCH)
+#if UVPG_VERSION_IS_RELEASE
+  return UVPG__NUMBERS;
+#else
+  return UVPG__NUMBERS "-" UVPG_VERSION_SUFFIX;
+#endif
+}
+
+} // extern "C"
