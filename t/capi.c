@@ -1,0 +1,421 @@
+/* The C ABI from plain C99, against the test server.
+ *
+ * Built with -std=c99 -pedantic -Werror and only <uvpg.h>, as a libuv
+ * program would be.  Each case owns its loop, counts its callbacks and
+ * ends with uv_loop_close() == 0.  The last line is a summary the test
+ * command adds up: "[capi] test cases: N | P passed | F failed".
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <uvpg.h>
+
+static int failures;
+static int case_failed;
+
+#define CHECK(cond)                                                          \
+  do {                                                                       \
+    if (!(cond)) {                                                           \
+      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,       \
+              #cond);                                                        \
+      case_failed = 1;                                                       \
+    }                                                                        \
+  } while (0)
+
+#define CHECK_EQ(a, b)                                                       \
+  do {                                                                       \
+    long long a_ = (long long)(a), b_ = (long long)(b);                      \
+    if (a_ != b_) {                                                          \
+      fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n",      \
+              __FILE__, __LINE__, #a, #b, a_, b_);                           \
+      case_failed = 1;                                                       \
+    }                                                                        \
+  } while (0)
+
+#define CHECK_STR(a, b)                                                      \
+  do {                                                                       \
+    const char *a_ = (a), *b_ = (b);                                         \
+    if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                 \
+      fprintf(stderr, "%s:%d: CHECK_STR(%s, %s) failed: \"%s\" != \"%s\"\n", \
+              __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)",                \
+              b_ ? b_ : "(null)");                                           \
+      case_failed = 1;                                                       \
+    }                                                                        \
+  } while (0)
+
+static const char *dsn(void) {
+  const char *d = getenv("UVPG_DSN");
+  if (!d) {
+    fprintf(stderr, "UVPG_DSN is not set: run through scripts/check.sh\n");
+    exit(1);
+  }
+  return d;
+}
+
+/* Everything a case records; reset before each case. */
+static struct {
+  uvpg_conn_t *conn;
+  int connect_calls, connect_status;
+  int close_calls;
+  int query_calls;
+  int statuses[16];
+  int order[16];
+  char values[16][64];
+  char sqlstate[16][6];
+  int close_seen_queries; /* query callbacks seen when close_cb ran */
+} st;
+
+static void reset(void) { memset(&st, 0, sizeof st); }
+
+static void on_close(uvpg_conn_t *conn, void *data) {
+  CHECK(conn == st.conn);
+  CHECK(data == &st);
+  st.close_calls++;
+  st.close_seen_queries = st.query_calls;
+}
+
+static void on_connect(uvpg_conn_t *conn, int status, void *data) {
+  CHECK(data == &st);
+  CHECK(conn != NULL);
+  st.conn = conn;
+  st.connect_calls++;
+  st.connect_status = status;
+}
+
+static void on_query(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                     void *data) {
+  int i = st.query_calls++;
+  CHECK(conn == st.conn);
+  if (i < 16) {
+    st.statuses[i] = status;
+    st.order[i] = (int)(size_t)data;
+    if (res && uvpg_result_ntuples(res) > 0) {
+      const char *v = uvpg_result_value(res, 0, 0);
+      strncpy(st.values[i], v, sizeof st.values[i] - 1);
+    }
+    if (res && uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE)) {
+      strncpy(st.sqlstate[i],
+              uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE), 5);
+    }
+  }
+  uvpg_result_free(res);
+}
+
+/* Connects on `loop` and runs it until the connect callback ran. */
+static int connect_now(uv_loop_t *loop, const char *conninfo) {
+  CHECK_EQ(uvpg_connect(loop, conninfo, NULL, on_connect, &st), 0);
+  while (st.connect_calls == 0 && uv_run(loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.connect_calls, 1);
+  return st.connect_status;
+}
+
+static void finish(uv_loop_t *loop) {
+  uv_run(loop, UV_RUN_DEFAULT);
+  CHECK_EQ(uv_loop_close(loop), 0);
+}
+
+static void test_connect_query_close(void) {
+  uv_loop_t loop;
+  const char *params[] = {"41", NULL};
+  uvpg_result_t *none = NULL;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_get_status(st.conn), UVPG_CONN_READY);
+  CHECK(uvpg_conn_get_backend_pid(st.conn) > 0);
+  CHECK(uvpg_conn_get_server_version(st.conn) >= 140000);
+  CHECK_EQ(uvpg_conn_get_protocol_version(st.conn), 3);
+  CHECK_STR(uvpg_conn_get_encoding(st.conn), "UTF8");
+  CHECK_STR(uvpg_conn_get_parameter_status(st.conn, "integer_datetimes"),
+            "on");
+  CHECK(uvpg_conn_get_parameter_status(st.conn, "no_such_thing") == NULL);
+  CHECK_EQ(uvpg_conn_get_transaction_status(st.conn), UVPG_TRANS_IDLE);
+  CHECK_STR(uvpg_conn_get_isolation_level(st.conn), "read committed");
+  CHECK_EQ(uvpg_conn_get_autocommit(st.conn), 1);
+  CHECK_EQ(uvpg_conn_get_timeout(st.conn), 60000);
+  CHECK_EQ(uvpg_conn_get_echo(st.conn), 0);
+  CHECK(uvpg_conn_get_loop(st.conn) == &loop);
+  CHECK(strstr(uvpg_conn_get_dsn(st.conn), "password=********") != NULL);
+  CHECK(strstr(uvpg_conn_get_dsn(st.conn), getenv("UVPG_TEST_PASSWORD")) ==
+        NULL);
+  uvpg_conn_set_data(st.conn, &loop);
+  CHECK(uvpg_conn_get_data(st.conn) == &loop);
+
+  /* $n and %s placeholders; NULL is SQL NULL. */
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1::int + 1, $2::text IS NULL",
+                           2, params, on_query, (void *)1),
+           0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT %s::text || '%' || (7 %% 4)", 1, params,
+                           on_query, (void *)2),
+           0);
+  CHECK_EQ(uvpg_conn_get_status(st.conn), UVPG_CONN_BUSY);
+  CHECK_EQ(st.query_calls, 0); /* never from inside the call */
+  while (st.query_calls < 2 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.query_calls, 2);
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_STR(st.values[0], "42");
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK_STR(st.values[1], "41%3");
+
+  /* Results are libpq's, with range checks. */
+  (void)none;
+  CHECK(uvpg_result_value(NULL, 0, 0) == NULL);
+  CHECK_EQ(uvpg_result_ntuples(NULL), 0);
+  uvpg_result_free(NULL);
+
+  uvpg_conn_close(st.conn, on_close, &st);
+  CHECK_EQ(st.close_calls, 0);
+  finish(&loop);
+  CHECK_EQ(st.close_calls, 1);
+}
+
+static void rows_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                    void *data) {
+  (void)conn;
+  (void)data;
+  st.query_calls++;
+  CHECK_EQ(status, 0);
+  CHECK_EQ(uvpg_result_ntuples(res), 3);
+  CHECK_EQ(uvpg_result_nfields(res), 2);
+  CHECK_STR(uvpg_result_fname(res, 1), "t");
+  CHECK_EQ(uvpg_result_fnumber(res, "t"), 1);
+  CHECK_EQ(uvpg_result_fnumber(res, "nope"), -1);
+  CHECK_EQ(uvpg_result_ftype(res, 0), 23); /* int4 */
+  CHECK_EQ(uvpg_result_ftype(res, 1), 25); /* text */
+  CHECK_STR(uvpg_result_value(res, 2, 0), "3");
+  CHECK_EQ(uvpg_result_isnull(res, 1, 1), 1);
+  CHECK_STR(uvpg_result_value(res, 1, 1), "");
+  CHECK_EQ(uvpg_result_length(res, 0, 1), 2);
+  CHECK(uvpg_result_value(res, 3, 0) == NULL);
+  CHECK(uvpg_result_value(res, 0, 2) == NULL);
+  CHECK(uvpg_result_fname(res, 5) == NULL);
+  CHECK_STR(uvpg_result_cmd_status(res), "SELECT 3");
+  CHECK_EQ(uvpg_result_cmd_tuples(res), 3);
+  CHECK_STR(uvpg_result_error_message(res), "");
+  CHECK(uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE) == NULL);
+  uvpg_result_free(res);
+}
+
+static void test_result_accessors(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn,
+                           "SELECT i, CASE WHEN i = 2 THEN NULL ELSE "
+                           "'r' || i END AS t FROM generate_series(1, 3) i",
+                           0, NULL, rows_cb, NULL),
+           0);
+  while (st.query_calls < 1 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.query_calls, 1);
+  uvpg_conn_close(st.conn, on_close, &st);
+  finish(&loop);
+  CHECK_EQ(st.close_calls, 1);
+}
+
+static void error_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                     void *data) {
+  (void)data;
+  st.query_calls++;
+  CHECK_EQ(status, UVPG_ESERVER);
+  CHECK(res != NULL);
+  CHECK_STR(uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE), "42601");
+  CHECK_STR(uvpg_result_error_field(res, UVPG_DIAG_STATEMENT_POSITION), "13");
+  CHECK(strstr(uvpg_result_error_message(res), "syntax error") != NULL);
+  CHECK(strstr(uvpg_conn_error_message(conn), "syntax error") != NULL);
+  CHECK_STR(uvpg_conn_error_sqlstate(conn), "42601");
+  uvpg_result_free(res);
+}
+
+static void test_server_error_keeps_connection(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT FROM WHERE", 0, NULL, error_cb,
+                           NULL),
+           0);
+  while (st.query_calls < 1 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT 'still fine'", 0, NULL, on_query,
+                           NULL),
+           0);
+  while (st.query_calls < 2 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK_STR(st.values[1], "still fine");
+  CHECK_EQ(uvpg_conn_is_closed(st.conn), 0);
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
+static void test_queue_order_and_close_cancels(void) {
+  uv_loop_t loop;
+  int i;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  /* Ten at once: they queue in order, never "another operation is in
+   * progress". */
+  for (i = 0; i < 10; i++) {
+    char sql[64];
+    sprintf(sql, "SELECT %d", i);
+    CHECK_EQ(uvpg_conn_query(st.conn, sql, 0, NULL, on_query,
+                             (void *)(size_t)i),
+             0);
+  }
+  while (st.query_calls < 10 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  for (i = 0; i < 10; i++) {
+    char want[16];
+    sprintf(want, "%d", i);
+    CHECK_EQ(st.order[i], i);
+    CHECK_STR(st.values[i], want);
+  }
+  /* Closing with work pending: each callback once, with UV_ECANCELED,
+   * before the close callback. */
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT pg_sleep(10)", 0, NULL, on_query,
+                           (void *)10),
+           0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT 11", 0, NULL, on_query,
+                           (void *)11),
+           0);
+  uvpg_conn_close(st.conn, on_close, &st);
+  CHECK_EQ(st.query_calls, 10); /* not from inside close */
+  finish(&loop);
+  CHECK_EQ(st.query_calls, 12);
+  CHECK_EQ(st.statuses[10], UV_ECANCELED);
+  CHECK_EQ(st.statuses[11], UV_ECANCELED);
+  CHECK_EQ(st.close_calls, 1);
+  CHECK_EQ(st.close_seen_queries, 12);
+}
+
+static void close_inside_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                            void *data) {
+  (void)data;
+  st.query_calls++;
+  CHECK_EQ(status, 0);
+  uvpg_result_free(res);
+  /* Legal from inside a callback, and so is queueing more: it fails
+   * with UVPG_ECLOSED, still before the close callback. */
+  uvpg_conn_close(conn, on_close, &st);
+  CHECK_EQ(uvpg_conn_query(conn, "SELECT 2", 0, NULL, on_query, (void *)2),
+           0);
+  CHECK_EQ(uvpg_conn_is_closed(conn), 1);
+  CHECK_EQ(uvpg_conn_get_status(conn), UVPG_CONN_CLOSED);
+}
+
+static void test_close_from_callback(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT 1", 0, NULL, close_inside_cb,
+                           NULL),
+           0);
+  finish(&loop);
+  CHECK_EQ(st.query_calls, 2);
+  CHECK_EQ(st.statuses[1], UVPG_ECLOSED);
+  CHECK_EQ(st.close_calls, 1);
+  CHECK_EQ(st.close_seen_queries, 2);
+}
+
+static void test_bad_arguments(void) {
+  uv_loop_t loop;
+  const char *one[] = {"1"};
+  uv_loop_init(&loop);
+  /* Errors returned by the call: the callback never runs. */
+  CHECK_EQ(uvpg_connect(NULL, dsn(), NULL, on_connect, &st), UV_EINVAL);
+  CHECK_EQ(uvpg_connect(&loop, dsn(), NULL, NULL, &st), UV_EINVAL);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, NULL, 0, NULL, on_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1", -1, NULL, on_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1", 1, NULL, on_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(NULL, "SELECT 1", 0, NULL, on_query, NULL),
+           UV_EINVAL);
+  /* Placeholder mistakes fail through the callback with UVPG_EPARAM. */
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT %s, %s", 1, one, on_query,
+                           (void *)0),
+           0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT %s, $1", 1, one, on_query,
+                           (void *)1),
+           0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT %d", 1, one, on_query,
+                           (void *)2),
+           0);
+  /* Too few values for $n: the server says so. */
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1, $2", 1, one, on_query,
+                           (void *)3),
+           0);
+  CHECK_EQ(st.query_calls, 0);
+  while (st.query_calls < 4 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], UVPG_EPARAM);
+  CHECK_EQ(st.statuses[1], UVPG_EPARAM);
+  CHECK_EQ(st.statuses[2], UVPG_EPARAM);
+  CHECK_EQ(st.statuses[3], UVPG_ESERVER);
+  CHECK_STR(st.sqlstate[3], "08P01");
+  /* The NULL callback is allowed: the result is freed for us. */
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT 1", 0, NULL, NULL, NULL), 0);
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+  CHECK_EQ(st.query_calls, 4);
+}
+
+static void test_malformed_conninfo(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, "host=localhost port"), UV_EINVAL);
+  CHECK(st.conn != NULL);
+  CHECK(strstr(uvpg_conn_error_message(st.conn), "missing \"=\"") != NULL);
+  CHECK_EQ(uvpg_conn_is_closed(st.conn), 1);
+  CHECK_EQ(uvpg_conn_get_status(st.conn), UVPG_CONN_BROKEN);
+  uvpg_conn_close(st.conn, on_close, &st);
+  finish(&loop);
+  CHECK_EQ(st.close_calls, 1);
+}
+
+static void test_strerror(void) {
+  CHECK_STR(uvpg_err_name(UVPG_ESERVER), "UVPG_ESERVER");
+  CHECK_STR(uvpg_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
+  CHECK_STR(uvpg_strerror(UVPG_ECONNBAD), "connection to the server is broken");
+  CHECK_STR(uvpg_strerror(UV_ETIMEDOUT), uv_strerror(UV_ETIMEDOUT));
+  CHECK(uvpg_strerror(-29000) != NULL);
+  CHECK_EQ(uvpg_version(), UVPG_VERSION_HEX);
+  CHECK(strncmp(uvpg_version_string(), "0.1.0", 5) == 0);
+}
+
+int main(void) {
+  static const struct {
+    const char *name;
+    void (*fn)(void);
+  } cases[] = {
+      {"uvpg_connect/query/close: rows, properties, one close callback",
+       test_connect_query_close},
+      {"uvpg_result_*: accessors and range checks", test_result_accessors},
+      {"uvpg_conn_query: server error gives UVPG_ESERVER, connection lives",
+       test_server_error_keeps_connection},
+      {"uvpg_conn_query: queue order; close cancels pending",
+       test_queue_order_and_close_cancels},
+      {"uvpg_conn_close: legal inside a query callback",
+       test_close_from_callback},
+      {"bad arguments: sync EINVAL without callback, EPARAM through it",
+       test_bad_arguments},
+      {"uvpg_connect: malformed conninfo gives UV_EINVAL and a handle",
+       test_malformed_conninfo},
+      {"uvpg_strerror/uvpg_err_name/uvpg_version", test_strerror},
+  };
+  size_t i, n = sizeof cases / sizeof cases[0];
+  for (i = 0; i < n; i++) {
+    reset();
+    case_failed = 0;
+    cases[i].fn();
+    printf("%s: %s\n", case_failed ? "FAIL" : "ok", cases[i].name);
+    failures += case_failed;
+  }
+  printf("[capi] test cases: %d | %d passed | %d failed | 0 skipped\n",
+         (int)n, (int)n - failures, failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,58 @@
+// Conninfo parsing, masking and the host plan (src/conninfo.cc).
+#include "../src/internal.hh"
+#include "test.hh"
+
+TEST_SUITE_BEGIN("conninfo");
+
+TEST_CASE("conninfo: the password is masked in both forms") {
+  std::string err;
+  auto ci = uvpg::detail::parse_conninfo(
+      "host=h password='se cr\\'et' dbname=d", err);
+  REQUIRE(ci);
+  std::string dsn = uvpg::detail::masked_dsn(*ci);
+  CHECK(dsn.find("password=********") != std::string::npos);
+  CHECK(dsn.find("cr") == std::string::npos);
+  auto uri = uvpg::detail::parse_conninfo(
+      "postgresql://u:s3cr3t@h:5433/db?sslmode=disable", err);
+  REQUIRE(uri);
+  dsn = uvpg::detail::masked_dsn(*uri);
+  CHECK(dsn.find("s3cr3t") == std::string::npos);
+  CHECK(dsn.find("port=5433") != std::string::npos);
+  CHECK(dsn.find("user=u") != std::string::npos);
+}
+
+TEST_CASE("conninfo: multi-host lists pair hosts with ports") {
+  std::string err;
+  auto ci = uvpg::detail::parse_conninfo("host=a,b,/tmp port=1,2,3", err);
+  REQUIRE(ci);
+  auto hosts = uvpg::detail::plan_hosts(*ci, err);
+  REQUIRE(hosts.size() == 3);
+  CHECK(hosts[1].host == "b");
+  CHECK(hosts[1].port == "2");
+  CHECK(hosts[0].needs_dns());
+  CHECK_FALSE(hosts[2].needs_dns()); // a socket directory
+  auto bad = uvpg::detail::parse_conninfo("host=a,b port=1,2,3", err);
+  REQUIRE(bad);
+  CHECK(uvpg::detail::plan_hosts(*bad, err).empty());
+  CHECK(err.find("port") != std::string::npos);
+}
+
+TEST_CASE("conninfo: parse errors never echo the password") {
+  const char *bad[] = {
+      "postgresql://u:hunter2secret@[::1",
+      "host=x password=abc def",
+      "host=x password = 'abc def",
+      "postgresql://u:sec%zzret@h/db",
+      "postgresql://u@h/db?password=hunter2secret&foo=bar",
+  };
+  const char *secret[] = {"hunter2secret", "def", "abc", "sec%zzret",
+                          "hunter2secret"};
+  for (size_t i = 0; i < 5; ++i) {
+    std::string err;
+    INFO("conninfo: " << bad[i]);
+    CHECK_FALSE(uvpg::detail::parse_conninfo(bad[i], err));
+    CHECK_FALSE(err.empty());
+    INFO("error: " << err);
+    CHECK(err.find(secret[i]) == std::string::npos);
+  }
+}

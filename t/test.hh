@@ -1,0 +1,92 @@
+// Shared by the tests: a loop fixture that proves no handle leaked, a
+// way to wait for a future with a watchdog, and the test server's DSN.
+#ifndef UVPG_TEST_HH
+#define UVPG_TEST_HH
+
+#include <cstdlib>
+#include <string>
+
+#include <doctest/doctest.h>
+
+#include "uvpg.hh"
+
+namespace test {
+
+/// The conninfo of the test server.  The README's test command starts a
+/// throwaway cluster and sets UVPG_DSN; PG* variables are honoured when a
+/// caller names its own server.  Without either, live tests fail loudly.
+inline std::string dsn() {
+  if (const char *d = std::getenv("UVPG_DSN")) {
+    return d;
+  }
+  for (const char *v : {"PGHOST", "PGPORT", "PGDATABASE", "PGSERVICE"}) {
+    if (std::getenv(v)) {
+      return "";
+    }
+  }
+  FAIL("no test server: run the suite through scripts/check.sh, or set "
+       "UVPG_DSN / PG* to name a server");
+  return "";
+}
+
+/// An environment variable the cluster script sets; fails when missing.
+inline std::string env(const char *name) {
+  const char *v = std::getenv(name);
+  REQUIRE_MESSAGE(v != nullptr, name << " is not set: run the suite "
+                                        "through scripts/check.sh");
+  return v;
+}
+
+/// A private loop per test case.  The destructor runs the loop until all
+/// handles are closed and checks that uv_loop_close() succeeds.
+struct loop_fixture {
+  uv_loop_t loop;
+  loop_fixture() { REQUIRE(uv_loop_init(&loop) == 0); }
+  ~loop_fixture() {
+    uv_run(&loop, UV_RUN_DEFAULT);
+    CHECK(uv_loop_close(&loop) == 0);
+  }
+};
+
+/// Runs `loop` until `done()` holds; fails after `seconds` so a bug is a
+/// failure, never a hang.
+template <class Pred>
+bool run_until(uv_loop_t *loop, Pred done, double seconds = 30) {
+  uv_update_time(loop);
+  uint64_t limit = uv_now(loop) + static_cast<uint64_t>(seconds * 1000);
+  uv_timer_t tick;
+  uv_timer_init(loop, &tick);
+  // The timer only wakes the loop so the deadline is checked.
+  uv_timer_start(&tick, [](uv_timer_t *) {}, 50, 50);
+  while (!done() && uv_now(loop) < limit) {
+    uv_run(loop, UV_RUN_ONCE);
+  }
+  uv_close(reinterpret_cast<uv_handle_t *>(&tick), nullptr);
+  uv_run(loop, UV_RUN_NOWAIT);
+  bool ok = done();
+  CHECK_MESSAGE(ok, "timed out after " << seconds << " s");
+  return ok;
+}
+
+/// Waits for a future on `loop` and returns its value (rethrows).
+template <class T> T wait(uv_loop_t *loop, uvpg::future<T> f,
+                          double seconds = 30) {
+  REQUIRE(run_until(loop, [&] { return f.available(); }, seconds));
+  return f.get();
+}
+
+/// Connects to the test server with default options.
+inline uvpg::connection connect(uv_loop_t *loop,
+                                const uvpg::connect_options &o = {}) {
+  return wait(loop, uvpg::connection::connect(loop, dsn(), o));
+}
+
+/// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
+inline void shell(const std::string &cmd) {
+  INFO("running: " << cmd);
+  REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+} // namespace test
+
+#endif // UVPG_TEST_HH
