@@ -1,5 +1,8 @@
 // uvpg_strerror() and uvpg_err_name(): one table for uvpg's codes, libuv
 // answers for its own.
+#include <cstdio>
+#include <cstring>
+
 #include "internal.hh"
 
 namespace {
@@ -21,6 +24,23 @@ const char *own_name(int err) {
   return nullptr;
 }
 
+// libuv's uv_strerror() and uv_err_name() allocate (and leak) a string
+// for a code they do not know, so unknown codes are answered here, from a
+// small per-thread ring so two calls in one printf() both stay valid.
+bool libuv_knows(int err) {
+  char buf[64];
+  uv_err_name_r(err, buf, sizeof buf);
+  return std::strncmp(buf, "Unknown system error", 20) != 0;
+}
+
+const char *unknown(const char *what, int err) {
+  thread_local char ring[4][48];
+  thread_local unsigned next;
+  char *buf = ring[next++ % 4];
+  std::snprintf(buf, sizeof ring[0], "%s %d", what, err);
+  return buf;
+}
+
 } // namespace
 
 extern "C" {
@@ -32,7 +52,8 @@ UVPG_EXTERN const char *uvpg_strerror(int err) {
   if (err == 0) {
     return "success";
   }
-  return uv_strerror(err);
+  return libuv_knows(err) ? uv_strerror(err)
+                          : unknown("Unknown system error", err);
 }
 
 UVPG_EXTERN const char *uvpg_err_name(int err) {
@@ -42,7 +63,7 @@ UVPG_EXTERN const char *uvpg_err_name(int err) {
   if (err == 0) {
     return "OK";
   }
-  return uv_err_name(err);
+  return libuv_knows(err) ? uv_err_name(err) : unknown("Unknown error", err);
 }
 
 UVPG_EXTERN unsigned int uvpg_version(void) { return UVPG_VERSION_HEX; }
