@@ -126,17 +126,20 @@ struct promise_close final : detail::close_waiter {
   void done(conn_impl *) noexcept override { p.set_value(); }
 };
 
-struct promise_query final : detail::op {
-  promise<result> p;
+// A query's op is also its future's shared state: one allocation per
+// query.  The engine holds one reference until retire(), the future the
+// other.
+struct promise_query final : detail::op, detail::state<result> {
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
     if (status >= 0) {
-      p.set_value(result(res));
+      set(result(res));
       return;
     }
     auto e = detail::make_error(c, status, res);
     PQclear(res);
-    p.set_exception(e);
+    fail(e);
   }
+  void retire() noexcept override { release(); }
 };
 
 future<result> fail_query(int status, const std::string &what) {
@@ -200,7 +203,7 @@ future<result> connection::query(std::string_view sql, params args) {
     return fail_query(UVPG_EPARAM, err);
   }
   auto *o = new promise_query;
-  auto f = o->p.get_future();
+  auto f = detail::future_of<result>(o);
   o->sql = std::move(*text);
   o->simple = args.empty();
   o->values = std::move(args);

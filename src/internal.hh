@@ -99,6 +99,8 @@ struct op {
   int refused = 0;          // fails with this status when its turn comes
   std::string refused_why;
   virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
+  /// Called once the engine is done with the op (after complete()).
+  virtual void retire() noexcept { delete this; }
   virtual ~op() = default;
 };
 

@@ -68,7 +68,7 @@ void conn_impl::pump() {
             op *o = queue.pop();
             set_error(o->refused_why);
             dispatch(this, [&] { o->complete(this, o->refused, nullptr); });
-            delete o;
+            o->retire();
           }
           pump();
         });
@@ -231,7 +231,7 @@ void conn_impl::complete_inflight() {
     }
   }
   dispatch(this, [&] { o->complete(this, status, res); });
-  delete o;
+  o->retire();
 }
 
 void conn_impl::lost(std::string why) {
@@ -290,7 +290,7 @@ void conn_impl::fail_all(int status) {
     }
     int s = o->after_close ? UVPG_ECLOSED : status;
     dispatch(this, [&] { o->complete(this, s, res); });
-    delete o;
+    o->retire();
   }
 }
 

@@ -138,6 +138,10 @@ template <> struct state<void> : state_base {
   }
 };
 
+/// A future on a state the caller allocated (for producers that embed
+/// the state in their own object, saving an allocation); adds a ref.
+template <class T> future<T> future_of(state<T> *st);
+
 template <class T> struct is_future : std::false_type {};
 template <class T> struct is_future<future<T>> : std::true_type {};
 
@@ -266,6 +270,7 @@ public:
 private:
   template <class> friend class future;
   template <class> friend class promise;
+  template <class U> friend future<U> detail::future_of(detail::state<U> *);
 
   explicit future(detail::state_base *st) noexcept : _st(st) {}
   void reset() noexcept {
@@ -489,6 +494,11 @@ template <> struct future<void>::promise_type {
     st->release();
   }
 };
+
+template <class T> future<T> detail::future_of(detail::state<T> *st) {
+  st->add_ref();
+  return future<T>(st);
+}
 
 /// A future that is already available with `v`.
 template <class T> future<std::decay_t<T>> make_ready_future(T &&v) {
