@@ -236,8 +236,11 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
     attrs = pass == 0 ? "standby" : "any";
   }
   add("target_session_attrs", attrs);
+  // `add` keeps c_str() pointers: every value must outlive the call
+  // below, so no temporaries.
+  static const std::string app_name = "uvpg";
   if (!info.find("application_name")) {
-    add("fallback_application_name", "uvpg");
+    add("fallback_application_name", app_name);
   }
   keys.push_back(nullptr);
   vals.push_back(nullptr);
