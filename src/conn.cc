@@ -216,6 +216,7 @@ future<result> connection::query(std::string_view sql,
   if (!_impl) {
     return fail_query(UVPG_ECLOSED, "query on a closed connection");
   }
+  detail::loop_scope scope(_impl->loop);
   std::string err;
   size_t count = 0;
   std::vector<std::string> names;

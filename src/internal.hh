@@ -2,6 +2,8 @@
 #ifndef UVPG_INTERNAL_HH
 #define UVPG_INTERNAL_HH
 
+#include "config.h"
+
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -24,6 +26,7 @@ namespace uvpg::detail {
 struct conn_param {
   std::string key;
   std::string value;
+  bool secret = false; // libpq marks it for hiding (password, sslpassword)
 };
 
 /// The parsed conninfo: what libpq's parser accepted, minus empty values.
@@ -50,6 +53,11 @@ struct host_spec {
   /// True when `host` must be resolved before libpq sees it.
   bool needs_dns() const noexcept;
 };
+
+/// Merges the pg_service.conf section named by service= / PGSERVICE into
+/// `ci` (keys in `ci` win), so hosts are known before libpq runs and
+/// resolved off the loop.  Sets `err` when the service is not defined.
+bool expand_service(conninfo &ci, std::string &err);
 
 /// The hosts to try in order, from the conninfo or the PG* environment.
 /// Sets `err` and returns an empty list when the lists disagree in length.
@@ -78,7 +86,13 @@ struct loop_scope {
   explicit loop_scope(uv_loop_t *loop) noexcept : saved(current_loop()) {
     set_current_loop(loop);
   }
-  ~loop_scope() { set_current_loop(saved); }
+  // The loop stays current after the scope: futures made later on this
+  // thread (a query on a closed handle) still defer to it.
+  ~loop_scope() {
+    if (saved) {
+      set_current_loop(saved);
+    }
+  }
   uv_loop_t *saved;
 };
 
@@ -122,6 +136,7 @@ struct op_queue {
   op *tail = nullptr;
   bool empty() const noexcept { return head == nullptr; }
   void push(op *o) noexcept;
+  void push_front(op *o) noexcept;
   op *pop() noexcept;
 };
 
@@ -176,7 +191,8 @@ struct conn_impl {
   void resolved(int status, struct addrinfo *res);
   void next_attempt();
   void start_attempt(const std::string &hostaddr);
-  void attempt_failed(int status, std::string msg);
+  void attempt_failed(int status, std::string msg,
+                      std::string sqlstate = {});
   void poll_connect();
   void connected();
   void finish_connect(int status);
@@ -211,6 +227,7 @@ struct conn_impl {
   bool send(op *o);
   void flush();
   void read_input();
+  bool dead();
   void collect(PGresult *res);
   void complete_inflight();
   void lost(std::string why);

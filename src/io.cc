@@ -60,7 +60,10 @@ void conn_impl::watch(int events) {
     poll_events = 0;
     ++open_handles;
   }
-  if (events != poll_events) {
+  // While connecting, libpq may close its socket and open another that
+  // gets the same number (SSL or GSS fallback): restart the watcher every
+  // step so epoll watches the socket that exists now.
+  if (events != poll_events || st == state::connecting) {
     uv_poll_start(poll, events, on_poll);
     poll_events = events;
   }
@@ -84,14 +87,24 @@ void conn_impl::arm_timer(uint64_t ms) {
 void conn_impl::disarm_timer() { uv_timer_stop(&timer); }
 
 void conn_impl::on_io(int status, int events) {
+  if (status < 0) {
+    // libuv stopped the handle (it reports POLLERR as UV_EBADF); the next
+    // watch() must start it again.
+    poll_events = 0;
+  }
   if (st == state::connecting) {
     // Errors surface through PQconnectPoll, which reads the socket error.
     poll_connect();
     return;
   }
   if (status < 0) {
-    lost(std::string("error polling the connection socket: ") +
-         uv_strerror(status));
+    // Let libpq read the socket: it words the real error ("connection
+    // reset by peer"), which libuv's status does not carry.
+    read_input();
+    if (st == state::ready) {
+      lost(std::string("error polling the connection socket: ") +
+           uv_strerror(status));
+    }
     return;
   }
   if (events & UV_WRITABLE) {

@@ -24,6 +24,14 @@ void op_queue::push(op *o) noexcept {
   tail = o;
 }
 
+void op_queue::push_front(op *o) noexcept {
+  o->next = head;
+  head = o;
+  if (!tail) {
+    tail = o;
+  }
+}
+
 op *op_queue::pop() noexcept {
   op *o = head;
   if (o) {
@@ -77,9 +85,10 @@ void conn_impl::pump() {
     }
     op *o = queue.pop();
     inflight = o;
-    if (send(o)) {
-      flush();
+    if (!send(o)) {
+      return;
     }
+    flush();
   }
 }
 
@@ -100,7 +109,17 @@ bool conn_impl::send(op *o) {
                            values.data(), nullptr, nullptr, 0);
   }
   if (!ok) {
-    lost(PQerrorMessage(pg));
+    if (dead()) {
+      lost(PQerrorMessage(pg));
+    } else {
+      // libpq refused this statement alone (e.g. too many parameters):
+      // it fails in its place, from the loop, and the session goes on.
+      inflight = nullptr;
+      o->refused = UVPG_EPARAM;
+      o->refused_why = PQerrorMessage(pg);
+      queue.push_front(o);
+      pump();
+    }
     return false;
   }
   return true;
@@ -118,9 +137,21 @@ void conn_impl::flush() {
     watch(UV_READABLE | UV_WRITABLE);
     break;
   default:
+    dead();
     lost(PQerrorMessage(pg));
     break;
   }
+}
+
+bool conn_impl::dead() {
+  if (PQstatus(pg) != CONNECTION_BAD) {
+    return false;
+  }
+  // libpq has closed its socket.  Stop the poll handle now, before any
+  // callback runs: a descriptor the user opens there may get the same
+  // number, and a stale watcher would steal it from epoll.
+  unwatch();
+  return true;
 }
 
 void conn_impl::read_input() {
@@ -128,6 +159,7 @@ void conn_impl::read_input() {
   // words (e.g. FATAL 57P01) are in the buffer.
   bool eof = !PQconsumeInput(pg);
   std::string why = eof ? PQerrorMessage(pg) : "";
+  bool gone = dead() || eof;
 
   // Notifications are freed until the LISTEN module takes them.
   while (PGnotify *n = PQnotifies(pg)) {
@@ -151,11 +183,19 @@ void conn_impl::read_input() {
     }
     PGresult *r = PQgetResult(pg);
     if (!r) {
+      if (gone && !(inflight_res &&
+                    PQresultStatus(inflight_res) != PGRES_FATAL_ERROR)) {
+        // Cut off by the disconnect (libpq made up the error result):
+        // lost() fails it with UVPG_ECONNBAD and the real reason.
+        break;
+      }
       complete_inflight();
       if (close_requested || st != state::ready) {
         return;
       }
-      pump();
+      if (!gone) {
+        pump();
+      }
       continue;
     }
     switch (PQresultStatus(r)) {
@@ -177,11 +217,16 @@ void conn_impl::read_input() {
       lost("replication (COPY BOTH) is not supported");
       return;
     default:
-      collect(r);
+      if (gone && PQresultStatus(r) == PGRES_FATAL_ERROR &&
+          !PQresultErrorField(r, PG_DIAG_SQLSTATE) && inflight_res) {
+        PQclear(r); // libpq's own "connection closed": keep the server's
+      } else {
+        collect(r);
+      }
     }
   }
-  if (eof && st == state::ready) {
-    lost(why);
+  if (gone && st == state::ready) {
+    lost(why.empty() ? PQerrorMessage(pg) : why);
   }
 }
 
@@ -267,11 +312,9 @@ void conn_impl::lost(std::string why) {
   if (pg) {
     PQfinish(std::exchange(pg, nullptr));
   }
-  if (!dispatching) {
-    fail_all(UVPG_ECONNBAD);
-  } else {
-    later([this] { fail_all(UVPG_ECONNBAD); });
-  }
+  // From the loop, never inside a call of the user's that got here
+  // through submit() -> pump() -> send().
+  later([this] { fail_all(UVPG_ECONNBAD); });
 }
 
 void conn_impl::fail_all(int status) {

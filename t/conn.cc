@@ -284,3 +284,35 @@ TEST_CASE("co_await: connect, query and close in one coroutine") {
   CHECK(test::wait(&lf.loop, coroutine_flow(&lf.loop, test::dsn())) ==
         "from a coroutine");
 }
+
+TEST_CASE("query: a statement libpq refuses fails alone, from the loop") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  uvpg::params many(70000, uvpg::param("1"));
+  auto f = c.query("SELECT $1", std::move(many));
+  CHECK_FALSE(f.available()); // never inside the call
+  try {
+    test::wait(&lf.loop, std::move(f));
+    FAIL("no exception");
+  } catch (const uvpg::error &e) {
+    CHECK(e.status() == UVPG_EPARAM);
+    CHECK(std::string(e.what()).find("65535") != std::string::npos);
+  }
+  CHECK(c.status() == UVPG_CONN_READY);
+  CHECK(test::wait(&lf.loop, c.query("SELECT 'fine'")).value(0, 0) == "fine");
+}
+
+TEST_CASE("then: a future from a closed handle still defers its "
+          "continuation") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  test::wait(&lf.loop, c.close());
+  bool ran = false;
+  auto g = c.query("SELECT 1").then_wrapped([&](uvpg::future<uvpg::result> f) {
+    ran = true;
+    return f.failed();
+  });
+  CHECK_FALSE(ran);
+  CHECK(test::wait(&lf.loop, std::move(g)));
+  CHECK(ran);
+}

@@ -1,6 +1,11 @@
 // Real faults: backends terminated by the server, the server stopped
 // mid-query and started again.  Nothing may crash, hang or lose a
 // callback, and the loop must close cleanly afterwards.
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
 #include "test.hh"
 
 TEST_SUITE_BEGIN("live/faults");
@@ -28,7 +33,176 @@ std::string expect_connbad(uv_loop_t *loop, uvpg::future<uvpg::result> f) {
   return "";
 }
 
+/// A TCP proxy on 127.0.0.1 in front of the test server that can cut
+/// every connection it carries: the client then sees EOF (or a reset)
+/// with no FATAL message from the server.
+struct proxy {
+  struct link {
+    uv_tcp_t client, upstream;
+    proxy *owner;
+    int open = 2;
+  };
+  uv_loop_t *loop;
+  uv_tcp_t srv;
+  int port = 0;
+  int target;
+  std::vector<link *> links;
+
+  proxy(uv_loop_t *l, int target_port) : loop(l), target(target_port) {
+    uv_tcp_init(loop, &srv);
+    srv.data = this;
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", 0, &addr);
+    REQUIRE(uv_tcp_bind(&srv, reinterpret_cast<sockaddr *>(&addr), 0) == 0);
+    REQUIRE(uv_listen(reinterpret_cast<uv_stream_t *>(&srv), 8, on_accept) ==
+            0);
+    struct sockaddr_storage name;
+    int len = sizeof name;
+    uv_tcp_getsockname(&srv, reinterpret_cast<sockaddr *>(&name), &len);
+    port = ntohs(reinterpret_cast<sockaddr_in *>(&name)->sin_port);
+  }
+  ~proxy() {
+    cut(false);
+    uv_close(reinterpret_cast<uv_handle_t *>(&srv), nullptr);
+  }
+
+  /// Closes every carried connection: FIN, or RST when `reset`.
+  void cut(bool reset) {
+    for (link *k : links) {
+      close_link(k, reset);
+    }
+    links.clear();
+  }
+
+  static void close_link(link *k, bool reset) {
+    auto done = [](uv_handle_t *h) {
+      auto *k = static_cast<link *>(h->data);
+      if (--k->open == 0) {
+        delete k;
+      }
+    };
+    auto *c = reinterpret_cast<uv_handle_t *>(&k->client);
+    auto *u = reinterpret_cast<uv_handle_t *>(&k->upstream);
+    if (!uv_is_closing(c)) {
+      if (reset) {
+        uv_tcp_close_reset(&k->client, done);
+      } else {
+        uv_close(c, done);
+      }
+    }
+    if (!uv_is_closing(u)) {
+      uv_close(u, done);
+    }
+  }
+
+  static void on_alloc(uv_handle_t *, size_t, uv_buf_t *buf) {
+    buf->base = new char[65536];
+    buf->len = 65536;
+  }
+
+  static void on_read(uv_stream_t *from, ssize_t n, const uv_buf_t *buf) {
+    auto *k = static_cast<link *>(from->data);
+    uv_stream_t *to =
+        from == reinterpret_cast<uv_stream_t *>(&k->client)
+            ? reinterpret_cast<uv_stream_t *>(&k->upstream)
+            : reinterpret_cast<uv_stream_t *>(&k->client);
+    if (n > 0 && !uv_is_closing(reinterpret_cast<uv_handle_t *>(to))) {
+      struct write_req {
+        uv_write_t req;
+        char *data;
+      };
+      auto *w = new write_req{{}, buf->base};
+      uv_buf_t out = uv_buf_init(buf->base, static_cast<unsigned>(n));
+      uv_write(&w->req, to, &out, 1, [](uv_write_t *r, int) {
+        auto *w = reinterpret_cast<write_req *>(r);
+        delete[] w->data;
+        delete w;
+      });
+      return;
+    }
+    delete[] buf->base;
+    if (n < 0) {
+      auto &v = k->owner->links;
+      v.erase(std::remove(v.begin(), v.end(), k), v.end());
+      close_link(k, false);
+    }
+  }
+
+  static void on_accept(uv_stream_t *s, int status) {
+    auto *self = static_cast<proxy *>(s->data);
+    auto *k = new link;
+    k->owner = self;
+    uv_tcp_init(self->loop, &k->client);
+    uv_tcp_init(self->loop, &k->upstream);
+    k->client.data = k->upstream.data = k;
+    if (status < 0 ||
+        uv_accept(s, reinterpret_cast<uv_stream_t *>(&k->client)) < 0) {
+      close_link(k, false);
+      return;
+    }
+    self->links.push_back(k);
+    struct sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", self->target, &addr);
+    auto *req = new uv_connect_t;
+    req->data = k;
+    uv_tcp_connect(req, &k->upstream, reinterpret_cast<sockaddr *>(&addr),
+                   [](uv_connect_t *req, int status) {
+                     auto *k = static_cast<link *>(req->data);
+                     delete req;
+                     if (status < 0) {
+                       return; // the client sees the cut
+                     }
+                     uv_read_start(reinterpret_cast<uv_stream_t *>(&k->client),
+                                   on_alloc, on_read);
+                     uv_read_start(
+                         reinterpret_cast<uv_stream_t *>(&k->upstream),
+                         on_alloc, on_read);
+                   });
+  }
+
+  std::string dsn() const {
+    return "host=127.0.0.1 port=" + std::to_string(port) +
+           " user=uvpg dbname=postgres password=" +
+           test::env("UVPG_TEST_PASSWORD");
+  }
+};
+
 } // namespace
+
+TEST_CASE("faults: a connection cut mid-query, with no word from the "
+          "server, fails with UVPG_ECONNBAD") {
+  test::loop_fixture lf;
+  proxy px(&lf.loop, std::stoi(test::env("UVPG_TEST_PORT")));
+  auto c = test::wait(&lf.loop, uvpg::connection::connect(&lf.loop, px.dsn()));
+  auto running = c.query("SELECT pg_sleep(5)");
+  auto queued = c.query("SELECT 1");
+  REQUIRE(test::run_until(&lf.loop,
+                          [&] { return c.status() == UVPG_CONN_BUSY; }));
+  uv_sleep(100);
+  uv_run(&lf.loop, UV_RUN_NOWAIT);
+  px.cut(false);
+  CHECK(expect_connbad(&lf.loop, std::move(running)).empty());
+  expect_connbad(&lf.loop, std::move(queued));
+  CHECK(c.status() == UVPG_CONN_BROKEN);
+  CHECK(c.error_message().find("closed the connection") != std::string::npos);
+}
+
+TEST_CASE("faults: a connection reset while idle is noticed in the "
+          "system's words") {
+  test::loop_fixture lf;
+  proxy px(&lf.loop, std::stoi(test::env("UVPG_TEST_PORT")));
+  auto c = test::wait(&lf.loop, uvpg::connection::connect(&lf.loop, px.dsn()));
+  px.cut(true);
+  REQUIRE(test::run_until(&lf.loop,
+                          [&] { return c.status() == UVPG_CONN_BROKEN; }));
+  INFO("error: " << c.error_message());
+  CHECK(c.error_message().find("bad file descriptor") == std::string::npos);
+  CHECK((c.error_message().find(std::strerror(ECONNRESET)) !=
+             std::string::npos ||
+         c.error_message().find("closed the connection") !=
+             std::string::npos));
+  expect_connbad(&lf.loop, c.query("SELECT 1"));
+}
 
 TEST_CASE("faults: a backend terminated while idle is noticed without a "
           "query") {
