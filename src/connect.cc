@@ -39,12 +39,11 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
     if (line.rfind("LOCATION:", 0) == 0) {
       continue;
     }
-    for (const char *sev : {"FATAL:  ", "ERROR:  ", "PANIC:  "}) {
-      size_t at = line.find(sev);
-      if (at == std::string::npos) {
-        continue;
-      }
-      size_t code = at + std::strlen(sev);
+    // Verbose form: "<severity>:  <SQLSTATE>: <message>".  The severity
+    // word may be translated, so look for the shape, not the word.
+    for (size_t at = line.find(":  "); at != std::string::npos;
+         at = line.find(":  ", at + 1)) {
+      size_t code = at + 3;
       bool is_state = line.size() >= code + 7 && line[code + 5] == ':' &&
                       line[code + 6] == ' ';
       for (size_t k = 0; is_state && k < 5; ++k) {
@@ -56,8 +55,8 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
           sqlstate = line.substr(code, 5);
         }
         line.erase(code, 7);
+        break;
       }
-      break;
     }
     out += line;
     out += '\n';
@@ -100,7 +99,9 @@ void conn_impl::start(const char *conninfo_text) {
   if (parsed) {
     info = std::move(*parsed);
     dsn = masked_dsn(info);
-    hosts = plan_hosts(info, err);
+    if (expand_service(info, err)) {
+      hosts = plan_hosts(info, err);
+    }
   }
   if (!parsed || hosts.empty()) {
     set_error(err);
@@ -255,7 +256,7 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
   if (PQstatus(pg) == CONNECTION_BAD) {
     std::string sqlstate, clean;
     int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
-    attempt_failed(status, clean);
+    attempt_failed(status, clean, sqlstate);
     return;
   }
   // Verbose errors carry the SQLSTATE of a refusal (28P01, 3D000, 53300)
@@ -292,16 +293,16 @@ void conn_impl::poll_connect() {
   default: {
     std::string sqlstate, clean;
     int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
-    if (!sqlstate.empty()) {
-      error_sqlstate = sqlstate;
-    }
-    attempt_failed(status, clean);
+    attempt_failed(status, clean, sqlstate);
     break;
   }
   }
 }
 
-void conn_impl::attempt_failed(int status, std::string msg) {
+void conn_impl::attempt_failed(int status, std::string msg,
+                               std::string sqlstate) {
+  // The final error is the last attempt's: its SQLSTATE goes with it.
+  error_sqlstate = std::move(sqlstate);
   disarm_timer();
   unwatch();
   if (pg) {
@@ -315,7 +316,9 @@ void conn_impl::attempt_failed(int status, std::string msg) {
   }
   attempt_errors += msg;
   last_status = status;
-  if (status == UV_ENOMEM) {
+  // As libpq does: a server that was reached but refused the credentials
+  // (class 28) ends the connect; other hosts are not tried with them.
+  if (status == UV_ENOMEM || error_sqlstate.rfind("28", 0) == 0) {
     finish_connect(status);
     return;
   }

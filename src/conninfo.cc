@@ -7,6 +7,7 @@
 // timeout per attempt (libpq ignores connect_timeout in async mode).
 #include <algorithm>
 #include <cstdlib>
+#include <fstream>
 
 #include "internal.hh"
 
@@ -118,7 +119,8 @@ std::optional<conninfo> parse_conninfo(const char *text, std::string &err) {
   conninfo ci;
   for (PQconninfoOption *o = opts; o->keyword; ++o) {
     if (o->val && *o->val) {
-      ci.params.push_back({o->keyword, o->val});
+      ci.params.push_back({o->keyword, o->val,
+                           o->dispchar && o->dispchar[0] == '*'});
     }
   }
   PQconninfoFree(opts);
@@ -133,7 +135,7 @@ std::string masked_dsn(const conninfo &ci) {
     }
     out += p.key;
     out += '=';
-    if (p.key == "password") {
+    if (p.secret) {
       out += "********";
       continue;
     }
@@ -182,6 +184,79 @@ std::string param_or_env(const conninfo &ci, const char *key,
 }
 
 } // namespace
+
+namespace {
+
+std::string trim(std::string_view v) {
+  size_t b = v.find_first_not_of(" \t\r");
+  size_t e = v.find_last_not_of(" \t\r");
+  return b == v.npos ? "" : std::string(v.substr(b, e - b + 1));
+}
+
+// Looks `name` up in one pg_service.conf; false when the file or the
+// section is missing.  Keys already in `ci` win over the file's.
+bool read_service(const std::string &path, const std::string &name,
+                  conninfo &ci) {
+  std::ifstream in(path);
+  if (!in) {
+    return false;
+  }
+  bool found = false, inside = false;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::string t = trim(line);
+    if (t.empty() || t[0] == '#') {
+      continue;
+    }
+    if (t[0] == '[') {
+      if (found && inside) {
+        break; // the section ended
+      }
+      inside = t == "[" + name + "]";
+      found = found || inside;
+      continue;
+    }
+    size_t eq = t.find('=');
+    if (!inside || eq == std::string::npos) {
+      continue;
+    }
+    std::string key = trim(std::string_view(t).substr(0, eq));
+    if (!ci.find(key)) {
+      ci.params.push_back({key, trim(std::string_view(t).substr(eq + 1)),
+                           key == "password" || key == "sslpassword"});
+    }
+  }
+  return found;
+}
+
+} // namespace
+
+bool expand_service(conninfo &ci, std::string &err) {
+  std::string name = param_or_env(ci, "service", "PGSERVICE");
+  if (name.empty()) {
+    return true;
+  }
+  // libpq's order: the user's file, then the system one.
+  std::string user_file;
+  if (const char *f = std::getenv("PGSERVICEFILE")) {
+    user_file = f;
+  } else if (const char *home = std::getenv("HOME")) {
+    user_file = std::string(home) + "/.pg_service.conf";
+  }
+  const char *sysconf = std::getenv("PGSYSCONFDIR");
+  std::string sys_file =
+      std::string(sysconf ? sysconf : UVPG_PG_SYSCONFDIR) + "/pg_service.conf";
+  if (!read_service(user_file, name, ci) &&
+      !read_service(sys_file, name, ci)) {
+    err = "definition of service \"" + name + "\" not found";
+    return false;
+  }
+  // libpq must not read the file again and take its hosts itself.
+  std::erase_if(ci.params, [](const conn_param &p) {
+    return p.key == "service";
+  });
+  return true;
+}
 
 bool host_spec::needs_dns() const noexcept {
   // Empty hosts, socket directories (/...) and abstract sockets (@...) go

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include <unistd.h>
+
 #include "test.hh"
 
 TEST_SUITE_BEGIN("live/connect");
@@ -340,4 +342,53 @@ TEST_CASE("connect: many connects at once on one loop") {
   }
   std::sort(pids.begin(), pids.end());
   CHECK(std::unique(pids.begin(), pids.end()) == pids.end());
+}
+
+TEST_CASE("connect: hosts from a service file are resolved off the loop") {
+  test::loop_fixture lf;
+  char path[] = "/tmp/uvpg-svc-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string body = "[uvpgtest]\nhost=localhost\nport=" + port() +
+                     "\ndbname=postgres\nuser=uvpg\n";
+  REQUIRE(write(fd, body.data(), body.size()) == (ssize_t)body.size());
+  close(fd);
+  setenv("PGSERVICEFILE", path, 1);
+  auto f = uvpg::connection::connect(&lf.loop,
+                                     "service=uvpgtest password=" + password());
+  REQUIRE(test::run_until(&lf.loop, [&] { return f.available(); }));
+  unsetenv("PGSERVICEFILE");
+  unlink(path);
+  auto c = f.get();
+  works(&lf.loop, c);
+  auto e = connect_error(&lf.loop, "service=no_such_service");
+  CHECK(e.code() == UV_EINVAL);
+}
+
+TEST_CASE("connect: a refused password ends the connect as in libpq") {
+  test::loop_fixture lf;
+  // Two hosts, both the test server: libpq does not retry credentials
+  // that a server refused on the next host, and neither do we.
+  auto e = connect_error(&lf.loop, "host=127.0.0.1,localhost port=" + port() +
+                                       " user=uvpg dbname=postgres "
+                                       "password=wrong-" + password());
+  CHECK(e.code() == UVPG_ESERVER);
+  CHECK(e.sqlstate == "28P01");
+  std::string what = e.what();
+  size_t first = what.find("password authentication failed");
+  REQUIRE(first != std::string::npos);
+  CHECK(what.find("password authentication failed", first + 1) ==
+        std::string::npos);
+}
+
+TEST_CASE("connect: the SQLSTATE belongs to the last attempt") {
+  test::loop_fixture lf;
+  // First a refusal with 3D000, then a refused port: the final status is
+  // the port's, and no stale SQLSTATE rides along with it.
+  auto e = connect_error(&lf.loop, "host=127.0.0.1,127.0.0.1 port=" + port() +
+                                       ",1 user=uvpg password=" + password() +
+                                       " dbname=no_such_db");
+  CHECK(e.code() == UV_ECONNREFUSED);
+  CHECK(e.sqlstate.empty());
+  CHECK(std::string(e.what()).find("no_such_db") != std::string::npos);
 }

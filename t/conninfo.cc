@@ -2,6 +2,8 @@
 #include "../src/internal.hh"
 #include "test.hh"
 
+#include <unistd.h>
+
 TEST_SUITE_BEGIN("conninfo");
 
 TEST_CASE("conninfo: the password is masked in both forms") {
@@ -55,4 +57,56 @@ TEST_CASE("conninfo: parse errors never echo the password") {
     INFO("error: " << err);
     CHECK(err.find(secret[i]) == std::string::npos);
   }
+}
+
+TEST_CASE("conninfo: every secret option is masked, not only password") {
+  std::string err;
+  auto ci = uvpg::detail::parse_conninfo(
+      "host=h sslpassword=keyphrase password=pw", err);
+  REQUIRE(ci);
+  std::string dsn = uvpg::detail::masked_dsn(*ci);
+  CHECK(dsn.find("keyphrase") == std::string::npos);
+  CHECK(dsn.find("sslpassword=********") != std::string::npos);
+}
+
+TEST_CASE("conninfo: a service section is merged before hosts are planned") {
+  char path[] = "/tmp/uvpg-svc-XXXXXX";
+  int fd = mkstemp(path);
+  REQUIRE(fd >= 0);
+  std::string body = "# test\n[other]\nhost=wrong\n[svc]\nhost = db1,db2\n"
+                     "port=7,8\ndbname=fromfile\n[later]\nhost=x\n";
+  REQUIRE(write(fd, body.data(), body.size()) == (ssize_t)body.size());
+  close(fd);
+  setenv("PGSERVICEFILE", path, 1);
+  std::string err;
+  auto ci = uvpg::detail::parse_conninfo("service=svc dbname=mine", err);
+  REQUIRE(ci);
+  CHECK(uvpg::detail::expand_service(*ci, err));
+  auto hosts = uvpg::detail::plan_hosts(*ci, err);
+  REQUIRE(hosts.size() == 2);
+  CHECK(hosts[1].host == "db2");
+  CHECK(hosts[1].port == "8");
+  CHECK(*ci->find("dbname") == "mine"); // the conninfo wins
+  CHECK_FALSE(ci->find("service"));
+  auto missing = uvpg::detail::parse_conninfo("service=nope", err);
+  REQUIRE(missing);
+  CHECK_FALSE(uvpg::detail::expand_service(*missing, err));
+  CHECK(err.find("nope") != std::string::npos);
+  unsetenv("PGSERVICEFILE");
+  unlink(path);
+}
+
+TEST_CASE("connect errors: SQLSTATE is found whatever the server's "
+          "language") {
+  std::string state, clean;
+  int status = uvpg::detail::classify_connect_error(
+      "connection to server at \"h\" (1.2.3.4), port 5 failed: "
+      "SCHWERWIEGEND:  28P01: Passwort-Authentifizierung fehlgeschlagen\n"
+      "LOCATION:  auth_failed, auth.c:323\n",
+      state, clean);
+  CHECK(status == UVPG_ESERVER);
+  CHECK(state == "28P01");
+  CHECK(clean.find("28P01") == std::string::npos);
+  CHECK(clean.find("LOCATION") == std::string::npos);
+  CHECK(clean.find("SCHWERWIEGEND:  Passwort") != std::string::npos);
 }
