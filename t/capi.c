@@ -11,38 +11,9 @@
 
 #include <uvpg.h>
 
+#include "ctest.h"
+
 static int failures;
-static int case_failed;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,       \
-              #cond);                                                        \
-      case_failed = 1;                                                       \
-    }                                                                        \
-  } while (0)
-
-#define CHECK_EQ(a, b)                                                       \
-  do {                                                                       \
-    long long a_ = (long long)(a), b_ = (long long)(b);                      \
-    if (a_ != b_) {                                                          \
-      fprintf(stderr, "%s:%d: CHECK_EQ(%s, %s) failed: %lld != %lld\n",      \
-              __FILE__, __LINE__, #a, #b, a_, b_);                           \
-      case_failed = 1;                                                       \
-    }                                                                        \
-  } while (0)
-
-#define CHECK_STR(a, b)                                                      \
-  do {                                                                       \
-    const char *a_ = (a), *b_ = (b);                                         \
-    if (!a_ || !b_ || strcmp(a_, b_) != 0) {                                 \
-      fprintf(stderr, "%s:%d: CHECK_STR(%s, %s) failed: \"%s\" != \"%s\"\n", \
-              __FILE__, __LINE__, #a, #b, a_ ? a_ : "(null)",                \
-              b_ ? b_ : "(null)");                                           \
-      case_failed = 1;                                                       \
-    }                                                                        \
-  } while (0)
 
 static const char *dsn(void) {
   const char *d = getenv("UVPG_DSN");
@@ -411,10 +382,10 @@ int main(void) {
   size_t i, n = sizeof cases / sizeof cases[0];
   for (i = 0; i < n; i++) {
     reset();
-    case_failed = 0;
+    ctest_failed = 0;
     cases[i].fn();
-    printf("%s: %s\n", case_failed ? "FAIL" : "ok", cases[i].name);
-    failures += case_failed;
+    printf("%s: %s\n", ctest_failed ? "FAIL" : "ok", cases[i].name);
+    failures += ctest_failed;
   }
   printf("[capi] test cases: %d | %d passed | %d failed | 0 skipped\n",
          (int)n, (int)n - failures, failures);

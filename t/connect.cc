@@ -20,31 +20,20 @@ struct silent_server {
   int port = 0;
 
   explicit silent_server(uv_loop_t *loop) {
-    REQUIRE(uv_tcp_init(loop, &srv) == 0);
     srv.data = this;
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", 0, &addr);
-    REQUIRE(uv_tcp_bind(&srv, reinterpret_cast<sockaddr *>(&addr), 0) == 0);
-    REQUIRE(uv_listen(reinterpret_cast<uv_stream_t *>(&srv), 8,
-                      [](uv_stream_t *s, int status) {
-                        auto *self = static_cast<silent_server *>(s->data);
-                        auto *c = new uv_tcp_t;
-                        uv_tcp_init(s->loop, c);
-                        if (status == 0 && uv_accept(s, reinterpret_cast<
-                                                            uv_stream_t *>(c)) ==
-                                               0) {
-                          self->clients.push_back(c);
-                        } else {
-                          uv_close(reinterpret_cast<uv_handle_t *>(c),
-                                   [](uv_handle_t *h) {
-                                     delete reinterpret_cast<uv_tcp_t *>(h);
-                                   });
-                        }
-                      }) == 0);
-    struct sockaddr_storage name;
-    int len = sizeof name;
-    uv_tcp_getsockname(&srv, reinterpret_cast<sockaddr *>(&name), &len);
-    port = ntohs(reinterpret_cast<sockaddr_in *>(&name)->sin_port);
+    port = test::listen_local(loop, &srv, [](uv_stream_t *s, int status) {
+      auto *self = static_cast<silent_server *>(s->data);
+      auto *c = new uv_tcp_t;
+      uv_tcp_init(s->loop, c);
+      if (status == 0 &&
+          uv_accept(s, reinterpret_cast<uv_stream_t *>(c)) == 0) {
+        self->clients.push_back(c);
+      } else {
+        uv_close(reinterpret_cast<uv_handle_t *>(c), [](uv_handle_t *h) {
+          delete reinterpret_cast<uv_tcp_t *>(h);
+        });
+      }
+    });
   }
   ~silent_server() {
     for (auto *c : clients) {

@@ -49,17 +49,8 @@ struct proxy {
   std::vector<link *> links;
 
   proxy(uv_loop_t *l, int target_port) : loop(l), target(target_port) {
-    uv_tcp_init(loop, &srv);
     srv.data = this;
-    struct sockaddr_in addr;
-    uv_ip4_addr("127.0.0.1", 0, &addr);
-    REQUIRE(uv_tcp_bind(&srv, reinterpret_cast<sockaddr *>(&addr), 0) == 0);
-    REQUIRE(uv_listen(reinterpret_cast<uv_stream_t *>(&srv), 8, on_accept) ==
-            0);
-    struct sockaddr_storage name;
-    int len = sizeof name;
-    uv_tcp_getsockname(&srv, reinterpret_cast<sockaddr *>(&name), &len);
-    port = ntohs(reinterpret_cast<sockaddr_in *>(&name)->sin_port);
+    port = test::listen_local(loop, &srv, on_accept);
   }
   ~proxy() {
     cut(false);

@@ -17,16 +17,7 @@
 
 #include <uvpg.h>
 
-static int failures;
-
-#define CHECK(cond)                                                          \
-  do {                                                                       \
-    if (!(cond)) {                                                           \
-      fprintf(stderr, "%s:%d: CHECK(%s) failed\n", __FILE__, __LINE__,       \
-              #cond);                                                        \
-      failures++;                                                            \
-    }                                                                        \
-  } while (0)
+#include "ctest.h"
 
 /* What the callbacks of the live check saw. */
 static struct {
@@ -125,8 +116,8 @@ int main(void) {
     printf("install-test: UVPG_DSN is not set; skipping the live check\n");
   }
 
-  if (failures) {
-    fprintf(stderr, "install-test: %d check(s) failed\n", failures);
+  if (ctest_failed) {
+    fprintf(stderr, "install-test: some checks failed\n");
     return 1;
   }
   printf("install-test: ok (uvpg %s%s)\n", vs,

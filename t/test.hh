@@ -81,6 +81,21 @@ inline uvpg::connection connect(uv_loop_t *loop,
   return wait(loop, uvpg::connection::connect(loop, dsn(), o));
 }
 
+/// Binds `srv` to a free port on 127.0.0.1 and listens with `cb`;
+/// returns the port.  For the test's own fault-injecting servers.
+inline int listen_local(uv_loop_t *loop, uv_tcp_t *srv,
+                        uv_connection_cb cb) {
+  REQUIRE(uv_tcp_init(loop, srv) == 0);
+  struct sockaddr_in addr;
+  uv_ip4_addr("127.0.0.1", 0, &addr);
+  REQUIRE(uv_tcp_bind(srv, reinterpret_cast<sockaddr *>(&addr), 0) == 0);
+  REQUIRE(uv_listen(reinterpret_cast<uv_stream_t *>(srv), 8, cb) == 0);
+  struct sockaddr_storage name;
+  int len = sizeof name;
+  uv_tcp_getsockname(srv, reinterpret_cast<sockaddr *>(&name), &len);
+  return ntohs(reinterpret_cast<sockaddr_in *>(&name)->sin_port);
+}
+
 /// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);

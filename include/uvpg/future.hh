@@ -454,21 +454,17 @@ private:
   bool _taken = false;
 };
 
-/// The coroutine side: `future<T> f() { co_return v; }`.
-template <class T> struct future<T>::promise_type {
-  detail::state<T> *st = new detail::state<T>;
+namespace detail {
 
-  future<T> get_return_object() noexcept {
-    st->add_ref();
-    return future<T>(st);
-  }
+/// What the coroutine promise types of future<T> and future<void> share.
+template <class T> struct coroutine_promise_base {
+  state<T> *st = new state<T>;
+
+  future<T> get_return_object() noexcept { return future_of(st); }
   std::suspend_never initial_suspend() noexcept { return {}; }
   std::suspend_never final_suspend() noexcept { return {}; }
   void unhandled_exception() noexcept { st->fail(std::current_exception()); }
-  template <class V> void return_value(V &&v) {
-    st->set(std::forward<V>(v));
-  }
-  ~promise_type() {
+  ~coroutine_promise_base() {
     if (!st->available()) {
       st->fail(std::make_exception_ptr(broken_promise()));
     }
@@ -476,23 +472,19 @@ template <class T> struct future<T>::promise_type {
   }
 };
 
-template <> struct future<void>::promise_type {
-  detail::state<void> *st = new detail::state<void>;
+} // namespace detail
 
-  future<void> get_return_object() noexcept {
-    st->add_ref();
-    return future<void>(st);
+/// The coroutine side: `future<T> f() { co_return v; }`.
+template <class T>
+struct future<T>::promise_type : detail::coroutine_promise_base<T> {
+  template <class V> void return_value(V &&v) {
+    this->st->set(std::forward<V>(v));
   }
-  std::suspend_never initial_suspend() noexcept { return {}; }
-  std::suspend_never final_suspend() noexcept { return {}; }
-  void unhandled_exception() noexcept { st->fail(std::current_exception()); }
+};
+
+template <>
+struct future<void>::promise_type : detail::coroutine_promise_base<void> {
   void return_void() noexcept { st->set(); }
-  ~promise_type() {
-    if (!st->available()) {
-      st->fail(std::make_exception_ptr(broken_promise()));
-    }
-    st->release();
-  }
 };
 
 template <class T> future<T> detail::future_of(detail::state<T> *st) {
