@@ -403,15 +403,15 @@ void conn_impl::finish_connect(int status) {
   }
   disarm_timer();
   if (status < 0) {
+    // resolved() sees the state and only releases the request.
+    st = state::broken;
     if (resolver_busy) {
-      st = state::broken;
       uv_cancel(reinterpret_cast<uv_req_t *>(&resolver));
     }
     unwatch();
     if (pg) {
       PQfinish(std::exchange(pg, nullptr));
     }
-    st = state::broken;
     if (!attempt_errors.empty()) {
       set_error(attempt_errors, error_sqlstate);
     } else if (error_msg.empty()) {

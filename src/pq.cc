@@ -321,9 +321,6 @@ void conn_impl::fail_all(int status) {
   while (inflight || !queue.empty()) {
     op *o = inflight ? std::exchange(inflight, nullptr) : queue.pop();
     PGresult *res = nullptr;
-    if (o == nullptr) {
-      break;
-    }
     if (inflight_res) {
       // The running statement keeps the server's last words, if any.
       res = std::exchange(inflight_res, nullptr);
