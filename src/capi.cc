@@ -121,8 +121,13 @@ UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
     o->simple = nparams == 0;
     o->values.reserve(nparams);
     for (int i = 0; i < nparams; ++i) {
-      o->values.push_back(params[i] ? uvpg::param(params[i])
-                                    : uvpg::param());
+      uvpg::encoded v;
+      if (params[i]) {
+        v.bytes = params[i];
+      } else {
+        v.null = true;
+      }
+      o->values.push_back(std::move(v));
     }
     conn->submit(o);
     return 0;

@@ -14,7 +14,10 @@
 namespace uvpg::detail {
 
 conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
-    : loop(l), opts(o) {
+    : loop(l), opts(o), types(new type_context) {
+  types->enable_json = o.enable_json;
+  types->enable_hstore = o.enable_hstore;
+  types->enable_uuid = o.enable_uuid;
   uv_timer_init(loop, &timer);
   timer.data = this;
   ++open_handles;
@@ -24,6 +27,7 @@ conn_impl::~conn_impl() {
   if (pg) {
     PQfinish(pg);
   }
+  release(types);
 }
 
 void conn_impl::set_error(std::string msg, std::string sqlstate) {
@@ -132,7 +136,7 @@ struct promise_close final : detail::close_waiter {
 struct promise_query final : detail::op, detail::state<result> {
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
     if (status >= 0) {
-      set(result(res));
+      set(result(res, c->types));
       return;
     }
     auto e = detail::make_error(c, status, res);
@@ -184,6 +188,11 @@ future<result> connection::query(std::string_view sql) {
 }
 
 future<result> connection::query(std::string_view sql, params args) {
+  return query(sql, std::move(args), query_options{});
+}
+
+future<result> connection::query(std::string_view sql, params args,
+                                 const query_options &opts) {
   if (!_impl) {
     return fail_query(UVPG_ECLOSED, "query on a closed connection");
   }
@@ -205,8 +214,11 @@ future<result> connection::query(std::string_view sql, params args) {
   auto *o = new promise_query;
   auto f = detail::future_of<result>(o);
   o->sql = std::move(*text);
-  o->simple = args.empty();
-  o->values = std::move(args);
+  // Binary results need the extended protocol, even without parameters.
+  o->simple = args.empty() && !opts.binary_results;
+  o->binary_results = opts.binary_results;
+  o->values.assign(std::make_move_iterator(args.begin()),
+                   std::make_move_iterator(args.end()));
   _impl->submit(o);
   return f;
 }

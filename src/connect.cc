@@ -376,12 +376,17 @@ void conn_impl::connected() {
   error_sqlstate.clear();
   watch(UV_READABLE);
 
-  // One round trip for what the session needs to report without asking:
-  // its default isolation level.
+  // One round trip for what the session needs to know without asking:
+  // its default isolation level, and the OIDs of the hstore extension's
+  // types (per database; absent when the extension is not installed,
+  // and then hstore stays text, silently).
   struct bootstrap final : op {
     void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-      if (status >= 0 && res && PQntuples(res) == 1) {
+      if (status >= 0 && res && PQntuples(res) == 1 && PQnfields(res) == 3) {
         c->isolation = PQgetvalue(res, 0, 0);
+        c->types->hstore = std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10);
+        c->types->hstore_array =
+            std::strtoul(PQgetvalue(res, 0, 2), nullptr, 10);
       }
       PQclear(res);
       if (c->on_connect) {
@@ -391,7 +396,12 @@ void conn_impl::connected() {
     }
   };
   auto *b = new bootstrap;
-  b->sql = "SHOW default_transaction_isolation";
+  b->sql = opts.enable_hstore
+               ? "SELECT current_setting('default_transaction_isolation'), "
+                 "t.oid, t.typarray FROM (SELECT to_regtype('hstore') AS r) "
+                 "x LEFT JOIN pg_type t ON t.oid = x.r"
+               : "SELECT current_setting('default_transaction_isolation'), "
+                 "NULL::oid, NULL::oid";
   b->internal = true;
   submit(b);
 }

@@ -17,6 +17,7 @@
 
 #include "uvpg.h"
 #include "uvpg/connection.hh"
+#include "uvpg/types/core.hh"
 
 namespace uvpg::detail {
 
@@ -67,6 +68,21 @@ std::vector<host_spec> plan_hosts(const conninfo &ci, std::string &err);
 /// none (libpq raises values below 2 s to 2 s, and so do we).
 std::chrono::milliseconds attempt_timeout(const conninfo &ci);
 
+// ---- result.cc / types: what decoding needs from the connection ----
+
+/// Per-connection type information shared with results (refcounted, so
+/// rows outlive their connection).
+struct type_context {
+  unsigned refs = 1;
+  bool enable_json = true;
+  bool enable_hstore = true;
+  bool enable_uuid = true;
+  oid_t hstore = 0;       // the hstore extension's type, 0 when absent
+  oid_t hstore_array = 0;
+};
+void retain(type_context *c) noexcept;
+void release(type_context *c) noexcept;
+
 // ---- sql.cc: placeholder conversion ----
 
 /// Rewrites `%s` and `%(name)s` to `$n`, `%%` to `%`, skipping quoted
@@ -106,7 +122,8 @@ struct conn_impl;
 struct op {
   op *next = nullptr;
   std::string sql;
-  std::vector<param> values;
+  std::vector<encoded> values;
+  bool binary_results = false;
   bool simple = true; // no parameters: simple protocol, several statements
   bool internal = false;    // uvpg's own (not echoed)
   bool after_close = false; // queued after close: fails with ECLOSED
@@ -169,6 +186,7 @@ struct conn_impl {
   std::string error_sqlstate;
   std::string dsn;
   std::string isolation;
+  type_context *types = nullptr; // shared with this connection's results
 
   // -- connect (connect.cc) --
   conninfo info;

@@ -100,13 +100,20 @@ bool conn_impl::send(op *o) {
   if (o->simple) {
     ok = PQsendQuery(pg, o->sql.c_str());
   } else {
-    std::vector<const char *> values(o->values.size());
-    for (size_t i = 0; i < values.size(); ++i) {
-      values[i] = o->values[i] ? o->values[i]->c_str() : nullptr;
+    size_t n = o->values.size();
+    std::vector<const char *> values(n);
+    std::vector<Oid> types(n);
+    std::vector<int> lengths(n), formats(n);
+    for (size_t i = 0; i < n; ++i) {
+      const encoded &v = o->values[i];
+      values[i] = v.null ? nullptr : v.bytes.data();
+      types[i] = v.type;
+      lengths[i] = static_cast<int>(v.bytes.size());
+      formats[i] = v.binary ? 1 : 0;
     }
-    ok = PQsendQueryParams(pg, o->sql.c_str(),
-                           static_cast<int>(values.size()), nullptr,
-                           values.data(), nullptr, nullptr, 0);
+    ok = PQsendQueryParams(pg, o->sql.c_str(), static_cast<int>(n),
+                           types.data(), values.data(), lengths.data(),
+                           formats.data(), o->binary_results ? 1 : 0);
   }
   if (!ok) {
     if (dead()) {
@@ -337,9 +344,15 @@ void conn_impl::fail_all(int status) {
 void echo_statement(const op *o) {
   std::fprintf(stderr, "uvpg: %s\n", o->sql.c_str());
   for (size_t i = 0; i < o->values.size(); ++i) {
-    const param &v = o->values[i];
-    std::fprintf(stderr, "uvpg:   $%zu = %s%s%s\n", i + 1, v ? "'" : "",
-                 v ? v->c_str() : "NULL", v ? "'" : "");
+    const encoded &v = o->values[i];
+    if (v.null) {
+      std::fprintf(stderr, "uvpg:   $%zu = NULL\n", i + 1);
+    } else if (v.binary) {
+      std::fprintf(stderr, "uvpg:   $%zu = <%zu bytes, binary>\n", i + 1,
+                   v.bytes.size());
+    } else {
+      std::fprintf(stderr, "uvpg:   $%zu = '%s'\n", i + 1, v.bytes.c_str());
+    }
   }
 }
 

@@ -1,4 +1,8 @@
-// uvpg::result: a libpq result with range-checked accessors.
+// uvpg::result, row and field access over a libpq result.
+//
+// A result_data is shared by the result handles and rows that refer to
+// it (intrusive count, loop thread only) and keeps the connection's type
+// context alive, so rows outlive their connection safely.
 #include <cstdlib>
 #include <stdexcept>
 
@@ -6,18 +10,56 @@
 
 namespace uvpg {
 
-result &result::operator=(result &&o) noexcept {
-  if (this != &o) {
-    PQclear(std::exchange(_res, std::exchange(o._res, nullptr)));
+namespace detail {
+
+struct result_data {
+  PGresult *pg;
+  type_context *ctx;
+  unsigned refs = 1;
+};
+
+void retain(result_data *d) noexcept {
+  if (d) {
+    ++d->refs;
   }
-  return *this;
 }
 
-result::~result() { PQclear(_res); }
+void release(result_data *d) noexcept {
+  if (d && --d->refs == 0) {
+    PQclear(d->pg);
+    release(d->ctx);
+    delete d;
+  }
+}
 
-int result::rows() const noexcept { return _res ? PQntuples(_res) : 0; }
+void retain(type_context *c) noexcept {
+  if (c) {
+    ++c->refs;
+  }
+}
 
-int result::columns() const noexcept { return _res ? PQnfields(_res) : 0; }
+void release(type_context *c) noexcept {
+  if (c && --c->refs == 0) {
+    delete c;
+  }
+}
+
+} // namespace detail
+
+result::result(pg_result *res, const detail::type_context *ctx) {
+  if (!res) {
+    return;
+  }
+  auto *c = const_cast<detail::type_context *>(ctx);
+  detail::retain(c);
+  _d = new detail::result_data{res, c};
+}
+
+pg_result *result::native() const noexcept { return _d ? _d->pg : nullptr; }
+
+int result::rows() const noexcept { return _d ? PQntuples(_d->pg) : 0; }
+
+int result::columns() const noexcept { return _d ? PQnfields(_d->pg) : 0; }
 
 void result::check_column(int col) const {
   if (col < 0 || col >= columns()) {
@@ -28,11 +70,7 @@ void result::check_column(int col) const {
 }
 
 void result::check(int row, int col) const {
-  if (col < 0 || col >= columns()) {
-    throw std::out_of_range("result: column " + std::to_string(col) +
-                            " out of range (" + std::to_string(columns()) +
-                            " columns)");
-  }
+  check_column(col);
   if (row < 0 || row >= rows()) {
     throw std::out_of_range("result: row " + std::to_string(row) +
                             " out of range (" + std::to_string(rows()) +
@@ -42,41 +80,85 @@ void result::check(int row, int col) const {
 
 std::string_view result::column_name(int col) const {
   check_column(col);
-  return PQfname(_res, col);
+  return PQfname(_d->pg, col);
 }
 
 int result::column_index(std::string_view name) const noexcept {
   for (int i = 0; i < columns(); ++i) {
-    if (name == PQfname(_res, i)) {
+    if (name == PQfname(_d->pg, i)) {
       return i;
     }
   }
   return -1;
 }
 
-unsigned result::column_type(int col) const {
+oid_t result::column_type(int col) const {
   check_column(col);
-  return PQftype(_res, col);
+  return PQftype(_d->pg, col);
+}
+
+int result::column_modifier(int col) const {
+  check_column(col);
+  return PQfmod(_d->pg, col);
+}
+
+int result::column_size(int col) const {
+  check_column(col);
+  return PQfsize(_d->pg, col);
 }
 
 bool result::is_null(int row, int col) const {
   check(row, col);
-  return PQgetisnull(_res, row, col);
+  return PQgetisnull(_d->pg, row, col);
 }
 
 std::string_view result::value(int row, int col) const {
   check(row, col);
-  return {PQgetvalue(_res, row, col),
-          static_cast<size_t>(PQgetlength(_res, row, col))};
+  return {PQgetvalue(_d->pg, row, col),
+          static_cast<size_t>(PQgetlength(_d->pg, row, col))};
+}
+
+field result::field(int row, int col) const {
+  check(row, col);
+  PGresult *pg = _d->pg;
+  return uvpg::field(PQgetvalue(pg, row, col), PQgetlength(pg, row, col),
+                     PQgetisnull(pg, row, col), PQftype(pg, col),
+                     PQfformat(pg, col) == 1, PQfname(pg, col), _d->ctx);
 }
 
 std::string_view result::command_status() const noexcept {
-  return _res ? PQcmdStatus(_res) : "";
+  return _d ? PQcmdStatus(_d->pg) : "";
 }
 
 long long result::affected_rows() const noexcept {
-  const char *n = _res ? PQcmdTuples(_res) : "";
+  const char *n = _d ? PQcmdTuples(_d->pg) : "";
   return *n ? std::strtoll(n, nullptr, 10) : -1;
+}
+
+oid_t result::inserted_oid() const noexcept {
+  if (!_d) {
+    return 0;
+  }
+  Oid o = PQoidValue(_d->pg);
+  return o == InvalidOid ? 0 : o;
+}
+
+row result::operator[](int index) const {
+  if (index < 0 || index >= rows()) {
+    throw std::out_of_range("result: row " + std::to_string(index) +
+                            " out of range (" + std::to_string(rows()) +
+                            " rows)");
+  }
+  return uvpg::row(*this, index);
+}
+
+field row::operator[](std::string_view name) const {
+  int col = _res.column_index(name);
+  if (col < 0) {
+    throw std::out_of_range("row: no column named \"" + std::string(name) +
+                            "\"");
+  }
+  return _res.field(_row, col);
 }
 
 } // namespace uvpg

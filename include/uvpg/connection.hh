@@ -26,6 +26,8 @@
 
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"
+#include "uvpg/types.hh"
+#include "uvpg/types/core.hh"
 
 namespace uvpg {
 
@@ -45,32 +47,28 @@ struct connect_options {
   bool enable_uuid = true;
 };
 
-/// A query parameter in text form; std::nullopt is SQL NULL.
-using param = std::optional<std::string>;
+/// A query parameter: any value with a typecaster (see uvpg/types.hh),
+/// encoded when the parameter is built.  std::nullopt, nullptr and a
+/// default-constructed param are SQL NULL.
+class param : public encoded {
+public:
+  param() noexcept { null = true; }
+  template <class T>
+    requires(!std::is_same_v<std::decay_t<T>, param> && encodable<T>)
+  param(const T &v) : encoded(uvpg::encode(v)) {}
+  param(std::nullopt_t) noexcept { null = true; }
+  param(std::nullptr_t) noexcept { null = true; }
+};
 /// Positional parameters, for `$n` and `%s` placeholders.
 using params = std::vector<param>;
 /// Named parameters, for `%(name)s` placeholders.
 using named_params = std::map<std::string, param, std::less<>>;
 
-namespace detail {
-inline param to_param(std::nullopt_t) { return std::nullopt; }
-inline param to_param(std::nullptr_t) { return std::nullopt; }
-inline param to_param(const param &p) { return p; }
-inline param to_param(std::string s) { return param(std::move(s)); }
-inline param to_param(std::string_view s) { return param(std::string(s)); }
-inline param to_param(const char *s) {
-  return s ? param(std::string(s)) : std::nullopt;
-}
-inline param to_param(bool b) { return param(b ? "true" : "false"); }
-template <class N>
-  requires std::is_arithmetic_v<N>
-param to_param(N n) {
-  return param(std::to_string(n));
-}
-template <class V> param to_param(const std::optional<V> &v) {
-  return v ? to_param(*v) : std::nullopt;
-}
-} // namespace detail
+/// Per-statement options.
+struct query_options {
+  /// Ask for every result column in binary form (each codec reads both).
+  bool binary_results = false;
+};
 
 /// A connection to one server.  Move-only.
 class UVPG_CXX_EXTERN connection {
@@ -98,6 +96,9 @@ public:
   /// Runs `sql` with server-side parameters: `$1`.., or `%s` converted to
   /// `$n` (`%%` is a literal `%` then).
   future<result> query(std::string_view sql, params args);
+  /// As query(sql, args), with options (e.g. binary results).
+  future<result> query(std::string_view sql, params args,
+                       const query_options &opts);
   /// Runs `sql` with `%(name)s` placeholders bound from `args`.
   future<result> query(std::string_view sql, const named_params &args);
   /// Runs `sql` with the arguments converted to text parameters.
@@ -105,7 +106,54 @@ public:
     requires(!std::is_same_v<std::decay_t<A0>, params> &&
              !std::is_same_v<std::decay_t<A0>, named_params>)
   future<result> query(std::string_view sql, const A0 &a0, const A &...a) {
-    return query(sql, params{detail::to_param(a0), detail::to_param(a)...});
+    return query(sql, params{param(a0), param(a)...});
+  }
+
+  /// All rows of a statement, as asyncpg's fetch().
+  template <class... A>
+  future<result> fetch(std::string_view sql, const A &...args) {
+    return query(sql, args...);
+  }
+
+  /// The first row, or nullopt when there is none (asyncpg's fetchrow).
+  template <class... A>
+  future<std::optional<row>> fetchrow(std::string_view sql,
+                                      const A &...args) {
+    return query(sql, args...).then([](result r) -> std::optional<row> {
+      if (r.rows() == 0) {
+        return std::nullopt;
+      }
+      return r[0];
+    });
+  }
+
+  /// Column `column` of the first row as T (asyncpg's fetchval).  No row
+  /// reads as NULL: nullopt for std::optional<U>, data_error otherwise.
+  template <class T, class... A>
+  future<T> fetchval_at(int column, std::string_view sql, const A &...args) {
+    return query(sql, args...).then([column](result r) -> T {
+      if (r.rows() == 0) {
+        if constexpr (is_optional<T>::value) {
+          return std::nullopt;
+        } else {
+          throw data_error("fetchval: the statement returned no row");
+        }
+      }
+      return r.field(0, column).template as<T>();
+    });
+  }
+  /// The first column of the first row as T (asyncpg's fetchval).
+  template <class T, class... A>
+  future<T> fetchval(std::string_view sql, const A &...args) {
+    return fetchval_at<T>(0, sql, args...);
+  }
+
+  /// Runs a command and returns its status tag, e.g. "INSERT 0 1"
+  /// (asyncpg's execute).
+  template <class... A>
+  future<std::string> execute(std::string_view sql, const A &...args) {
+    return query(sql, args...).then(
+        [](result r) { return std::string(r.command_status()); });
   }
 
   /// Closes at once: pending operations fail with UV_ECANCELED, then the

@@ -18,7 +18,8 @@
   XX(ENOCODEC, UVPG__EBASE - 4, "no codec for this type")                     \
   XX(EINTERNAL, UVPG__EBASE - 5, "internal error in uvpg or libpq")           \
   XX(ECLOSED, UVPG__EBASE - 6, "connection is closed")                        \
-  XX(EPARAM, UVPG__EBASE - 7, "invalid query parameters")
+  XX(EPARAM, UVPG__EBASE - 7, "invalid query parameters")                   \
+  XX(EDATA, UVPG__EBASE - 8, "malformed or unconvertible value")
 
 typedef enum {
 #define UVPG__ERRNO_ENUM(name, value, message) UVPG_##name = (value),

@@ -1,0 +1,341 @@
+// Typecasters of the scalar built-in types (include/uvpg/types/core.hh).
+//
+// Text forms are what the server's output functions print; binary forms
+// are the network-order images of its send functions (int2send, ...).
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "uvpg/types/core.hh"
+
+namespace uvpg {
+
+namespace detail {
+
+void wrong_type(const field &f, const char *wants) {
+  throw data_error("column \"" + std::string(f.name()) + "\" has type " +
+                   std::to_string(f.type()) + "; " + wants);
+}
+
+void malformed(const field &f, const char *type) {
+  std::string_view v = f.raw().substr(0, 64);
+  throw data_error("malformed " + std::string(type) + " value in column \"" +
+                   std::string(f.name()) + "\"" +
+                   (f.binary() ? std::string(" (binary, ") +
+                                     std::to_string(f.raw().size()) +
+                                     " bytes)"
+                               : ": \"" + std::string(v) + "\""));
+}
+
+} // namespace detail
+
+namespace {
+
+// Big-endian integer of N bytes from the wire.
+template <class T> T load_be(const char *p) {
+  using U = std::make_unsigned_t<T>;
+  U v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    v = static_cast<U>((v << 8) | static_cast<unsigned char>(p[i]));
+  }
+  return static_cast<T>(v);
+}
+
+// An integer of any integer column, range-checked into T.
+template <class T> T read_integer(const field &f, const char *wants) {
+  std::string_view raw = f.raw();
+  long long v = 0;
+  if (f.binary()) {
+    switch (f.type()) {
+    case oids::int2:
+      if (raw.size() != 2) {
+        detail::malformed(f, "int2");
+      }
+      v = load_be<int16_t>(raw.data());
+      break;
+    case oids::int4:
+      if (raw.size() != 4) {
+        detail::malformed(f, "int4");
+      }
+      v = load_be<int32_t>(raw.data());
+      break;
+    case oids::int8:
+      if (raw.size() != 8) {
+        detail::malformed(f, "int8");
+      }
+      v = load_be<int64_t>(raw.data());
+      break;
+    case oids::oid:
+      if (raw.size() != 4) {
+        detail::malformed(f, "oid");
+      }
+      v = load_be<uint32_t>(raw.data());
+      break;
+    default:
+      detail::wrong_type(f, wants);
+    }
+  } else {
+    switch (f.type()) {
+    case oids::int2:
+    case oids::int4:
+    case oids::int8:
+    case oids::oid:
+      break;
+    default:
+      detail::wrong_type(f, wants);
+    }
+    auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+    if (ec != std::errc() || end != raw.data() + raw.size()) {
+      detail::malformed(f, "integer");
+    }
+  }
+  if (v < static_cast<long long>(std::numeric_limits<T>::min()) ||
+      (v > 0 && static_cast<unsigned long long>(v) >
+                    static_cast<unsigned long long>(
+                        std::numeric_limits<T>::max()))) {
+    throw data_error("value " + std::to_string(v) + " of column \"" +
+                     std::string(f.name()) + "\" does not fit: " + wants);
+  }
+  return static_cast<T>(v);
+}
+
+template <class T> void write_integer(T v, oid_t type, encoded &out) {
+  char buf[24];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  out.bytes.assign(buf, end);
+  out.type = type;
+}
+
+// float4/float8 text: the server prints NaN, Infinity, -Infinity.
+template <class T> T read_float_text(const field &f) {
+  std::string_view raw = f.raw();
+  if (raw == "NaN") {
+    return std::numeric_limits<T>::quiet_NaN();
+  }
+  if (raw == "Infinity") {
+    return std::numeric_limits<T>::infinity();
+  }
+  if (raw == "-Infinity") {
+    return -std::numeric_limits<T>::infinity();
+  }
+  T v{};
+  auto [end, ec] = std::from_chars(raw.data(), raw.data() + raw.size(), v);
+  if (ec != std::errc() || end != raw.data() + raw.size()) {
+    detail::malformed(f, "float");
+  }
+  return v;
+}
+
+template <class T> void write_float(T v, oid_t type, encoded &out) {
+  out.type = type;
+  if (std::isnan(v)) {
+    out.bytes = "NaN";
+  } else if (std::isinf(v)) {
+    out.bytes = v > 0 ? "Infinity" : "-Infinity";
+  } else {
+    // Shortest text that reads back to the same value, -0 included.
+    char buf[64];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+    out.bytes.assign(buf, end);
+  }
+}
+
+bool texty(oid_t t) {
+  switch (t) {
+  case oids::text:
+  case oids::varchar:
+  case oids::bpchar:
+  case oids::name:
+  case oids::char_:
+  case oids::json:
+  case oids::xml:
+  case oids::unknown:
+    return true;
+  default:
+    return false;
+  }
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') {
+    return c - '0';
+  }
+  if (c >= 'a' && c <= 'f') {
+    return c - 'a' + 10;
+  }
+  if (c >= 'A' && c <= 'F') {
+    return c - 'A' + 10;
+  }
+  return -1;
+}
+
+} // namespace
+
+bool codec<bool>::decode(const field &f) {
+  if (f.type() != oids::boolean) {
+    detail::wrong_type(f, "bool wants bool");
+  }
+  std::string_view raw = f.raw();
+  if (raw.size() != 1) {
+    detail::malformed(f, "bool");
+  }
+  if (f.binary()) {
+    return raw[0] != 0;
+  }
+  if (raw[0] != 't' && raw[0] != 'f') {
+    detail::malformed(f, "bool");
+  }
+  return raw[0] == 't';
+}
+void codec<bool>::encode(const bool &v, encoded &out) {
+  out.bytes = v ? "t" : "f";
+  out.type = oids::boolean;
+}
+
+int16_t codec<int16_t>::decode(const field &f) {
+  return read_integer<int16_t>(f, "int16_t wants int2");
+}
+void codec<int16_t>::encode(const int16_t &v, encoded &out) {
+  write_integer(v, oids::int2, out);
+}
+
+int32_t codec<int32_t>::decode(const field &f) {
+  return read_integer<int32_t>(f, "int32_t wants int2 or int4");
+}
+void codec<int32_t>::encode(const int32_t &v, encoded &out) {
+  write_integer(v, oids::int4, out);
+}
+
+int64_t codec<int64_t>::decode(const field &f) {
+  return read_integer<int64_t>(f, "int64_t wants int2, int4, int8 or oid");
+}
+void codec<int64_t>::encode(const int64_t &v, encoded &out) {
+  write_integer(v, oids::int8, out);
+}
+
+uint32_t codec<uint32_t>::decode(const field &f) {
+  if (f.type() != oids::oid) {
+    detail::wrong_type(f, "uint32_t wants oid");
+  }
+  return read_integer<uint32_t>(f, "uint32_t wants oid");
+}
+void codec<uint32_t>::encode(const uint32_t &v, encoded &out) {
+  write_integer(v, oids::oid, out);
+}
+
+float codec<float>::decode(const field &f) {
+  if (f.type() != oids::float4) {
+    detail::wrong_type(f, "float wants float4");
+  }
+  if (f.binary()) {
+    if (f.raw().size() != 4) {
+      detail::malformed(f, "float4");
+    }
+    return std::bit_cast<float>(load_be<uint32_t>(f.raw().data()));
+  }
+  return read_float_text<float>(f);
+}
+void codec<float>::encode(const float &v, encoded &out) {
+  write_float(v, oids::float4, out);
+}
+
+double codec<double>::decode(const field &f) {
+  switch (f.type()) {
+  case oids::float4:
+    return codec<float>::decode(f);
+  case oids::float8:
+    if (f.binary()) {
+      if (f.raw().size() != 8) {
+        detail::malformed(f, "float8");
+      }
+      return std::bit_cast<double>(load_be<uint64_t>(f.raw().data()));
+    }
+    return read_float_text<double>(f);
+  case oids::int2:
+  case oids::int4:
+  case oids::int8:
+    return static_cast<double>(codec<int64_t>::decode(f));
+  default:
+    detail::wrong_type(f, "double wants float4, float8, int2, int4 or int8");
+  }
+}
+void codec<double>::encode(const double &v, encoded &out) {
+  write_float(v, oids::float8, out);
+}
+
+std::string_view codec<std::string_view>::decode(const field &f) {
+  // Text form is text whatever the type; in binary form only the
+  // text-like types (and enums, whose binary form is their label) are.
+  if (f.binary() && !texty(f.type()) && f.type() < 16384) {
+    detail::wrong_type(f, "a string wants text form or a text type");
+  }
+  return f.raw();
+}
+void codec<std::string_view>::encode(const std::string_view &v,
+                                     encoded &out) {
+  out.bytes.assign(v.data(), v.size());
+  out.type = 0; // unknown: the server takes the type the statement needs
+}
+
+std::string codec<std::string>::decode(const field &f) {
+  return std::string(codec<std::string_view>::decode(f));
+}
+void codec<std::string>::encode(const std::string &v, encoded &out) {
+  codec<std::string_view>::encode(v, out);
+}
+
+bytea codec<bytea>::decode(const field &f) {
+  if (f.type() != oids::bytea) {
+    detail::wrong_type(f, "uvpg::bytea wants bytea");
+  }
+  std::string_view raw = f.raw();
+  bytea out;
+  if (f.binary()) {
+    out.resize(raw.size());
+    std::memcpy(out.data(), raw.data(), raw.size());
+    return out;
+  }
+  if (raw.size() >= 2 && raw[0] == '\\' && raw[1] == 'x') {
+    // bytea_output = hex (the default): \x followed by pairs.
+    if (raw.size() % 2 != 0) {
+      detail::malformed(f, "bytea");
+    }
+    out.reserve((raw.size() - 2) / 2);
+    for (size_t i = 2; i < raw.size(); i += 2) {
+      int hi = hex_digit(raw[i]), lo = hex_digit(raw[i + 1]);
+      if (hi < 0 || lo < 0) {
+        detail::malformed(f, "bytea");
+      }
+      out.push_back(static_cast<std::byte>(hi << 4 | lo));
+    }
+    return out;
+  }
+  // bytea_output = escape: \\ for a backslash, \nnn octal, the rest as is.
+  for (size_t i = 0; i < raw.size(); ++i) {
+    if (raw[i] != '\\') {
+      out.push_back(static_cast<std::byte>(raw[i]));
+    } else if (i + 1 < raw.size() && raw[i + 1] == '\\') {
+      out.push_back(std::byte{'\\'});
+      ++i;
+    } else if (i + 3 < raw.size() && raw[i + 1] >= '0' &&
+               raw[i + 1] <= '3' && raw[i + 2] >= '0' && raw[i + 2] <= '7' &&
+               raw[i + 3] >= '0' && raw[i + 3] <= '7') {
+      out.push_back(static_cast<std::byte>((raw[i + 1] - '0') * 64 +
+                                           (raw[i + 2] - '0') * 8 +
+                                           (raw[i + 3] - '0')));
+      i += 3;
+    } else {
+      detail::malformed(f, "bytea");
+    }
+  }
+  return out;
+}
+void codec<bytea>::encode(const bytea &v, encoded &out) {
+  out.bytes.assign(reinterpret_cast<const char *>(v.data()), v.size());
+  out.type = oids::bytea;
+  out.binary = true;
+}
+
+} // namespace uvpg
