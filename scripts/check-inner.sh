@@ -116,7 +116,29 @@ install_test() {
     record install PASS
 }
 
+# fuzz_run: builds build-fuzz/ with clang --enable-fuzz and runs every
+# libFuzzer target briefly; one result per target.
+fuzz_run() {
+    local dir=build-fuzz line
+    mkdir -p "$dir"
+    if [[ ! -f $dir/Makefile ]]; then
+        step "$dir: configure (clang, --enable-fuzz)"
+        if ! (cd "$dir" && "$srcdir/configure" CC=clang CXX=clang++ --enable-fuzz); then
+            record "$dir/configure" FAIL "configure --enable-fuzz failed (see $dir/config.log)"
+            return
+        fi
+    fi
+    step "$dir: make fuzz-run"
+    while IFS= read -r line; do
+        echo "$line"
+        if [[ $line =~ ^fuzz-result:\ (.*)\ (PASS|FAIL)$ ]]; then
+            record "fuzz:${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "libFuzzer target"
+        fi
+    done < <(make -C "$dir" -j"$jobs" fuzz-run FUZZ_SECONDS="${UVPG_FUZZ_SECONDS:-10}" 2>&1 || true)
+}
+
 build_and_check build
 build_and_check build-asan --enable-sanitizers
 install_test
+fuzz_run
 record inner-done PASS

@@ -15,7 +15,7 @@ srcdir=$(pwd -P)
 packages=(
     libuv1-dev libpq-dev libsimdjson-dev doctest-dev
     autoconf automake libtool autoconf-archive pkg-config
-    postgresql python3 mandoc valgrind g++ make
+    postgresql python3 mandoc valgrind g++ make clang libclang-rt-14-dev
 )
 
 say() { echo "deps: $*" >&2; }

@@ -90,16 +90,27 @@ std::vector<std::string> secrets_in(std::string_view t) {
 
 std::string scrub_secrets(std::string msg, std::string_view conninfo_text) {
   auto secrets = secrets_in(conninfo_text);
-  std::sort(secrets.begin(), secrets.end(),
-            [](const auto &a, const auto &b) { return a.size() > b.size(); });
+  // Longest first, each once (a hostile string can repeat password=
+  // thousands of times; found by fuzz/core).
+  std::sort(secrets.begin(), secrets.end(), [](const auto &a, const auto &b) {
+    return a.size() != b.size() ? a.size() > b.size() : a < b;
+  });
+  secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
   for (const auto &sec : secrets) {
-    if (sec.empty()) {
+    if (sec.empty() || msg.find(sec) == msg.npos) {
       continue;
     }
+    std::string out;
+    out.reserve(msg.size());
+    size_t from = 0;
     for (size_t at = msg.find(sec); at != msg.npos;
-         at = msg.find(sec, at + 8)) {
-      msg.replace(at, sec.size(), "********");
+         at = msg.find(sec, from)) {
+      out.append(msg, from, at - from);
+      out += "********";
+      from = at + sec.size();
     }
+    out.append(msg, from);
+    msg = std::move(out);
   }
   return msg;
 }
