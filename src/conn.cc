@@ -217,6 +217,7 @@ future<result> connection::query(std::string_view sql, params args,
   // Binary results need the extended protocol, even without parameters.
   o->simple = args.empty() && !opts.binary_results;
   o->binary_results = opts.binary_results;
+  o->timeout = opts.timeout;
   o->values.assign(std::make_move_iterator(args.begin()),
                    std::make_move_iterator(args.end()));
   _impl->submit(o);

@@ -127,6 +127,8 @@ struct op {
   bool simple = true; // no parameters: simple protocol, several statements
   bool internal = false;    // uvpg's own (not echoed)
   bool after_close = false; // queued after close: fails with ECLOSED
+  bool timed_out = false;   // its timeout expired: it fails UV_ETIMEDOUT
+  std::chrono::milliseconds timeout{0}; // 0: none
   int refused = 0;          // fails with this status when its turn comes
   std::string refused_why;
   virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
@@ -215,6 +217,9 @@ struct conn_impl {
   void connected();
   void finish_connect(int status);
   void connect_timed_out();
+  void timer_fired();
+  void statement_timed_out();
+  void cancel_running();
 
   // -- I/O (io.cc): one uv_poll_t on PQsocket, one uv_timer_t --
   uv_poll_t *poll = nullptr;

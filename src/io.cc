@@ -24,7 +24,7 @@ void on_poll(uv_poll_t *h, int status, int events) {
 void on_timer(uv_timer_t *h) {
   auto *c = owner(reinterpret_cast<uv_handle_t *>(h));
   loop_scope scope(c->loop);
-  c->connect_timed_out();
+  c->timer_fired();
 }
 
 void on_poll_closed(uv_handle_t *h) {

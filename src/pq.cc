@@ -88,7 +88,70 @@ void conn_impl::pump() {
     if (!send(o)) {
       return;
     }
+    if (o->timeout.count() > 0 && !on_connect) {
+      arm_timer(static_cast<uint64_t>(o->timeout.count()));
+    }
     flush();
+  }
+}
+
+// The timer bounds the connect, then the running statement.
+void conn_impl::timer_fired() {
+  if (on_connect || st == state::resolving || st == state::connecting) {
+    connect_timed_out();
+  } else if (st == state::ready && inflight) {
+    statement_timed_out();
+  }
+}
+
+// How long a cancelled statement may take to end before the connection
+// is given up.
+constexpr uint64_t cancel_grace_ms = 5000;
+
+void conn_impl::statement_timed_out() {
+  if (inflight->timed_out) {
+    lost("statement timeout: the server did not end the statement within " +
+         std::to_string(cancel_grace_ms) +
+         " ms of the cancel request; the connection was closed");
+    return;
+  }
+  // Ask the server to cancel it: the statement then ends with SQLSTATE
+  // 57014 and the session goes on.  If that does not happen in time the
+  // connection is given up (aiopg closes it at once).
+  inflight->timed_out = true;
+  cancel_running();
+  arm_timer(cancel_grace_ms);
+}
+
+void conn_impl::cancel_running() {
+  // PQcancel opens its own connection and blocks, so it runs on libuv's
+  // thread pool; the request owns its PGcancel and outlives nothing.
+  // XXX(uvpg): libpq 17's PQcancelStart/PQcancelPoll would let the loop
+  // drive it and bound it with a timer.
+  struct cancel_req {
+    uv_work_t work;
+    PGcancel *cancel;
+    char err[256];
+  };
+  PGcancel *cancel = PQgetCancel(pg);
+  if (!cancel) {
+    return; // the grace timer still bounds the statement
+  }
+  auto *r = new cancel_req{{}, cancel, {}};
+  int rc = uv_queue_work(
+      loop, &r->work,
+      [](uv_work_t *w) {
+        auto *r = reinterpret_cast<cancel_req *>(w);
+        PQcancel(r->cancel, r->err, sizeof r->err);
+      },
+      [](uv_work_t *w, int) {
+        auto *r = reinterpret_cast<cancel_req *>(w);
+        PQfreeCancel(r->cancel);
+        delete r;
+      });
+  if (rc < 0) {
+    PQfreeCancel(cancel);
+    delete r;
   }
 }
 
@@ -267,6 +330,12 @@ void conn_impl::complete_inflight() {
   op *o = std::exchange(inflight, nullptr);
   PGresult *res = std::exchange(inflight_res, nullptr);
   int status = res ? status_of(res) : 0;
+  if (o->timeout.count() > 0) {
+    disarm_timer();
+  }
+  if (o->timed_out && status < 0) {
+    status = UV_ETIMEDOUT; // cancelled on our request (SQLSTATE 57014)
+  }
   if (std::exchange(copy_refused, false) && status == 0) {
     PQclear(std::exchange(res, nullptr));
     status = UV_ENOTSUP;
@@ -335,7 +404,9 @@ void conn_impl::fail_all(int status) {
         PQclear(std::exchange(res, nullptr));
       }
     }
-    int s = o->after_close ? UVPG_ECLOSED : status;
+    int s = o->after_close ? UVPG_ECLOSED
+            : o->timed_out ? UV_ETIMEDOUT
+                           : status;
     dispatch(this, [&] { o->complete(this, s, res); });
     o->retire();
   }

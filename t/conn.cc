@@ -316,3 +316,30 @@ TEST_CASE("then: a future from a closed handle still defers its "
   CHECK(test::wait(&lf.loop, std::move(g)));
   CHECK(ran);
 }
+
+TEST_CASE("query: a timeout cancels the statement on the server and the "
+          "session goes on") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  int pid = c.backend_pid();
+  uvpg::query_options o;
+  o.timeout = std::chrono::milliseconds(200);
+  uint64_t start = uv_hrtime();
+  auto slow = c.query("SELECT pg_sleep(30)", {}, o);
+  auto next = c.query("SELECT 'next'");
+  REQUIRE(test::run_until(&lf.loop, [&] { return slow.available(); }, 10));
+  double secs = (uv_hrtime() - start) / 1e9;
+  try {
+    slow.get();
+    FAIL("the statement was not cut short");
+  } catch (const uvpg::server_error &e) {
+    CHECK(e.status() == UV_ETIMEDOUT);
+    CHECK(e.sqlstate() == "57014"); // query_canceled
+  }
+  CHECK(secs < 5); // a bound, not a speed claim: the sleep was 30 s
+  CHECK(test::wait(&lf.loop, std::move(next)).value(0, 0) == "next");
+  CHECK(c.backend_pid() == pid); // the same session
+  // A statement that finishes in time is untouched by its timeout.
+  o.timeout = std::chrono::seconds(10);
+  CHECK(test::wait(&lf.loop, c.query("SELECT 1", {}, o)).value(0, 0) == "1");
+}

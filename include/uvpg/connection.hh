@@ -68,6 +68,12 @@ using named_params = std::map<std::string, param, std::less<>>;
 struct query_options {
   /// Ask for every result column in binary form (each codec reads both).
   bool binary_results = false;
+  /// Bounds the statement once it runs (0: none).  On expiry uvpg asks
+  /// the server to cancel it; the statement fails with UV_ETIMEDOUT (the
+  /// server's 57014 error attached) and the connection stays usable.  If
+  /// the server does not end it within 5 s more, the connection is
+  /// closed and everything pending on it fails.
+  std::chrono::milliseconds timeout{0};
 };
 
 /// A connection to one server.  Move-only.
