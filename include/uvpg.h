@@ -148,12 +148,22 @@ UVPG_EXTERN int uvpg_result_length(const uvpg_result_t *res, int row,
                                    int col);
 UVPG_EXTERN int uvpg_result_isnull(const uvpg_result_t *res, int row,
                                    int col);
+UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col);
+UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col);
 UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res);
 UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res);
 UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res);
 UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
                                                 int field);
 UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res);
+
+/* See uvpg_result_get_int64(3). */
+UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
+                                     int col, int *out);
+UVPG_EXTERN int uvpg_result_get_int64(const uvpg_result_t *res, int row,
+                                      int col, long long *out);
+UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
+                                       int col, double *out);
 
 #ifdef __cplusplus
 }

@@ -45,6 +45,35 @@ const PGresult *pgres(const uvpg_result_t *r) {
   return reinterpret_cast<const PGresult *>(r);
 }
 
+bool in_range(const uvpg_result_t *res, int row, int col) {
+  return res && row >= 0 && col >= 0 && row < PQntuples(pgres(res)) &&
+         col < PQnfields(pgres(res));
+}
+
+// Reads one value through the C++ codec of T: the same validation and
+// both wire forms.  0: *out set; 1: SQL NULL, *out untouched; < 0: error.
+template <class T, class Out>
+int get_typed(const uvpg_result_t *res, int row, int col, Out *out) {
+  if (!out || !in_range(res, row, col)) {
+    return UV_EINVAL;
+  }
+  const PGresult *pg = pgres(res);
+  if (PQgetisnull(pg, row, col)) {
+    return 1;
+  }
+  uvpg::field f(PQgetvalue(pg, row, col), PQgetlength(pg, row, col), false,
+                PQftype(pg, col), PQfformat(pg, col) == 1,
+                PQfname(pg, col), nullptr);
+  try {
+    *out = static_cast<Out>(uvpg::codec<T>::decode(f));
+    return 0;
+  } catch (const uvpg::error &e) {
+    return e.status();
+  } catch (...) {
+    return UVPG_EINTERNAL;
+  }
+}
+
 } // namespace
 
 extern "C" {
@@ -284,12 +313,6 @@ UVPG_EXTERN unsigned int uvpg_result_ftype(const uvpg_result_t *res,
   return res ? PQftype(pgres(res), col) : 0;
 }
 
-namespace {
-bool in_range(const uvpg_result_t *res, int row, int col) {
-  return res && row >= 0 && col >= 0 && row < PQntuples(pgres(res)) &&
-         col < PQnfields(pgres(res));
-}
-} // namespace
 
 UVPG_EXTERN const char *uvpg_result_value(const uvpg_result_t *res, int row,
                                           int col) {
@@ -305,6 +328,14 @@ UVPG_EXTERN int uvpg_result_length(const uvpg_result_t *res, int row,
 UVPG_EXTERN int uvpg_result_isnull(const uvpg_result_t *res, int row,
                                    int col) {
   return in_range(res, row, col) ? PQgetisnull(pgres(res), row, col) : 1;
+}
+
+UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col) {
+  return res ? PQfmod(pgres(res), col) : -1;
+}
+
+UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col) {
+  return res ? PQfsize(pgres(res), col) : 0;
 }
 
 UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res) {
@@ -330,6 +361,21 @@ UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
 
 UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) {
   PQclear(reinterpret_cast<PGresult *>(res));
+}
+
+UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
+                                     int col, int *out) {
+  return get_typed<bool>(res, row, col, out);
+}
+
+UVPG_EXTERN int uvpg_result_get_int64(const uvpg_result_t *res, int row,
+                                      int col, long long *out) {
+  return get_typed<int64_t>(res, row, col, out);
+}
+
+UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
+                                       int col, double *out) {
+  return get_typed<double>(res, row, col, out);
 }
 
 } // extern "C"

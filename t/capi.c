@@ -348,6 +348,53 @@ static void test_malformed_conninfo(void) {
   CHECK_EQ(st.close_calls, 1);
 }
 
+static void typed_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                     void *data) {
+  long long i = 0;
+  double d = 0;
+  int b = -1;
+  (void)conn;
+  (void)data;
+  st.query_calls++;
+  CHECK_EQ(status, 0);
+  CHECK_EQ(uvpg_result_get_int64(res, 0, 0, &i), 0);
+  CHECK_EQ(i, -9223372036854775807LL - 1);
+  CHECK_EQ(uvpg_result_get_double(res, 0, 1, &d), 0);
+  CHECK(d == 2.5);
+  CHECK_EQ(uvpg_result_get_bool(res, 0, 2, &b), 0);
+  CHECK_EQ(b, 1);
+  /* NULL: 1, the output untouched. */
+  i = 7;
+  CHECK_EQ(uvpg_result_get_int64(res, 0, 3, &i), 1);
+  CHECK_EQ(i, 7);
+  /* A text column is not an integer; out of range is EINVAL. */
+  CHECK_EQ(uvpg_result_get_int64(res, 0, 4, &i), UVPG_EDATA);
+  CHECK_EQ(uvpg_result_get_int64(res, 1, 0, &i), UV_EINVAL);
+  CHECK_EQ(uvpg_result_get_int64(res, 0, 0, NULL), UV_EINVAL);
+  /* numeric(10,3): the type modifier carries precision and scale. */
+  CHECK_EQ(uvpg_result_fmod(res, 5), ((10 << 16) | 3) + 4);
+  CHECK_EQ(uvpg_result_fsize(res, 0), 8);
+  CHECK(uvpg_result_fsize(res, 4) < 0);
+  uvpg_result_free(res);
+}
+
+static void test_typed_getters(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn,
+                           "SELECT (-9223372036854775807 - 1)::int8, "
+                           "2.5::float8, true, NULL::int4, 'x'::text, "
+                           "1.5::numeric(10,3)",
+                           0, NULL, typed_cb, NULL),
+           0);
+  while (st.query_calls < 1 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.query_calls, 1);
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
 static void test_strerror(void) {
   CHECK_STR(uvpg_err_name(UVPG_ESERVER), "UVPG_ESERVER");
   CHECK_STR(uvpg_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
@@ -377,6 +424,8 @@ int main(void) {
        test_bad_arguments},
       {"uvpg_connect: malformed conninfo gives UV_EINVAL and a handle",
        test_malformed_conninfo},
+      {"uvpg_result_get_*: typed values, NULL, wrong types",
+       test_typed_getters},
       {"uvpg_strerror/uvpg_err_name/uvpg_version", test_strerror},
   };
   size_t i, n = sizeof cases / sizeof cases[0];
