@@ -7,6 +7,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__GNUC__)
+__attribute__((unused))
+#endif
 static int ctest_failed;
 
 #define CHECK(cond)                                                          \

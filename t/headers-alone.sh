@@ -6,7 +6,7 @@
 #
 #   include/uvpg.h, include/uvpg/*.h     as C99:
 #     ${CC:-cc} -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror
-#   include/uvpg.hh, include/uvpg/*.hh   as C++20:
+#   include/uvpg.hh, include/uvpg/*.hh, include/uvpg/types/*.hh as C++20:
 #     ${CXX:-c++} -std=c++20 -Wall -Wextra -Werror
 #
 # both with -fsyntax-only, -I$top_srcdir/include and libuv's cflags from
@@ -75,7 +75,7 @@ check() {
 for h in "$inc"/uvpg.h "$inc"/uvpg/*.h; do
   [ -f "$h" ] && check c "$h"
 done
-for h in "$inc"/uvpg.hh "$inc"/uvpg/*.hh; do
+for h in "$inc"/uvpg.hh "$inc"/uvpg/*.hh "$inc"/uvpg/types/*.hh; do
   [ -f "$h" ] && check cxx "$h"
 done
 
