@@ -79,6 +79,22 @@ struct type_context {
   bool enable_uuid = true;
   oid_t hstore = 0;       // the hstore extension's type, 0 when absent
   oid_t hstore_array = 0;
+  // src/types/json.cc: the connection's simdjson::dom::parser, made on
+  // the first json value read from its results and reused for the next
+  // ones (its buffers are kept: one parser per connection, not per row).
+  // Opaque here so that nothing else needs simdjson.h; json.cc sets the
+  // function that frees it.  Mutable: fields see a const context.
+  mutable void *json_parser = nullptr;
+  mutable void (*free_json_parser)(void *) = nullptr;
+
+  type_context() = default;
+  type_context(const type_context &) = delete;
+  type_context &operator=(const type_context &) = delete;
+  ~type_context() {
+    if (json_parser && free_json_parser) {
+      free_json_parser(json_parser);
+    }
+  }
 };
 void retain(type_context *c) noexcept;
 void release(type_context *c) noexcept;

@@ -237,3 +237,13 @@ TEST_CASE_FIXTURE(fixture, "result: column metadata") {
   CHECK(r.column_size(2) == 4);
   CHECK(r.column_size(1) < 0);
 }
+
+TEST_CASE_FIXTURE(fixture, "codec: json and jsonb read as strings in both "
+                           "forms") {
+  for (bool binary : {false, true}) {
+    auto j = echo(uvpg::param("{\"a\": [1, 2]}"), "jsonb", binary);
+    CHECK(j[0].get<std::string>(0) == "{\"a\": [1, 2]}");
+    auto t = echo(uvpg::param("{\"a\":1}"), "json", binary);
+    CHECK(t[0].get<std::string>(0) == "{\"a\":1}");
+  }
+}

@@ -268,6 +268,13 @@ void codec<double>::encode(const double &v, encoded &out) {
 std::string_view codec<std::string_view>::decode(const field &f) {
   // Text form is text whatever the type; in binary form only the
   // text-like types (and enums, whose binary form is their label) are.
+  if (f.binary() && f.type() == oids::jsonb) {
+    // jsonb's binary form is a version byte (1) and then the text.
+    if (f.raw().empty() || f.raw()[0] != 1) {
+      detail::malformed(f, "jsonb");
+    }
+    return f.raw().substr(1);
+  }
   if (f.binary() && !texty(f.type()) && f.type() < 16384) {
     detail::wrong_type(f, "a string wants text form or a text type");
   }
