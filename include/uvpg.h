@@ -169,4 +169,6 @@ UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
 }
 #endif
 
+#include "uvpg/cursor.h"
+
 #endif /* UVPG_H */

@@ -12,6 +12,7 @@
 
 #include "uvpg.h"
 #include "uvpg/connection.hh"
+#include "uvpg/cursor.hh"
 #include "uvpg/error.hh"
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"

@@ -55,12 +55,13 @@ if [ ! -r "$hdr" ]; then
   exit 1
 fi
 
-# The functions that include/uvpg.h declares.  Preprocessor lines (with
+# The functions that the public C headers (include/uvpg.h and the
+# include/uvpg/*.h it includes) declare.  Preprocessor lines (with
 # their continuations) and comments go first; each remaining declaration
 # ends at ";", and a function's name is the identifier right before its
 # first "(".  Function-pointer typedefs have "(" before their name and do
 # not match.
-sed -e ':a' -e '/\\$/{N;ba' -e '}' "$hdr" |
+cat "$hdr" "$top"/include/uvpg/*.h | sed -e ':a' -e '/\\$/{N;ba' -e '}' |
   grep -v '^[[:space:]]*#' |
   tr '\n' ' ' |
   sed -e 's|/\*[^*]*\*\+\([^/*][^*]*\*\+\)*/| |g' |

@@ -1,0 +1,1993 @@
+// uvpg::cursor: DB-API cursors over connection::query().
+//
+// Every statement goes through the connection's public queue, so a
+// cursor's statements and the program's other queries run in the order
+// they were queued.  Operations on one cursor are serialised by a "turn"
+// (a FIFO gate): an operation starts at once when the cursor is idle,
+// else when the one before it has finished.
+//
+// Lifetime.  The state is shared by the cursor object and its pending
+// operations (coroutines), so the cursor may go away while they finish.
+// An operation touches the connection only (a) inside the call that
+// started it, (b) when resumed by the completion of one of its own
+// statements, or (c) after taking its turn while the cursor is open; in
+// each case the connection engine is alive: (a) and (c) because the
+// cursor's connection must outlive it, (b) because the engine completes
+// every statement before it frees itself.  Once the cursor is closed no
+// operation sends anything more, except close() itself, which decides
+// and queues its statement in cases (a) or (b).
+//
+// Named cursors.  The cursor keeps at most one batch of rows (`res`),
+// the rows just before the server's position `srv`:
+//   res rows = [srv - res.rows(), srv),  rownumber = srv - res.rows() + pos
+// A MOVE empties the batch; a FETCH replaces it.
+#include <algorithm>
+#include <arpa/inet.h>
+#include <bit>
+#include <charconv>
+#include <cmath>
+#include <cstring>
+#include <deque>
+#include <limits>
+
+#include "internal.hh"
+#include "uvpg/cursor.hh"
+
+namespace uvpg {
+
+namespace detail {
+
+struct cursor_state {
+  uvpg::connection *conn; // the program's handle; null once the cursor died
+  uv_loop_t *loop;
+  cursor_options opts;
+  bool named;
+  std::string qname; // the quoted name
+  bool closed = false;
+
+  // The turn: one operation at a time, in call order.
+  bool busy = false;
+  std::deque<promise<void>> waiters;
+  std::vector<promise<void>> idle_waiters; // close() waits for the end
+
+  // What the last execute left.
+  bool has_set = false; // a result set to read
+  result res;           // client: the whole result; named: one batch
+  int pos = 0;          // next row of `res`
+  long long rowcount = -1;
+  std::optional<oid_t> lastrowid;
+  std::optional<std::string> query;
+  std::optional<std::string> status;
+  std::optional<std::vector<column>> desc;
+
+  // Named cursors.
+  bool declared = false;   // DECLARE sent and not known to have failed
+  bool owns_tx = false;    // the cursor sent the BEGIN of the transaction
+  bool tx_pending = false; // a probe decides owns_tx when its turn comes
+  std::vector<promise<void>> tx_waiters;
+  long long srv = 0;       // rows the server's position has passed
+  bool at_end = false;     // the server stands after the last row
+  long long total = -1;    // rows in the result set, once known
+};
+
+} // namespace detail
+
+using detail::cursor_state;
+using state_ptr = std::shared_ptr<cursor_state>;
+
+namespace {
+
+// ---- a connection handle that does not own its engine ----
+
+// connection's destructor closes the engine; the cursor only borrows it,
+// so the handle lives in a union member that is never destroyed.
+class borrowed_conn {
+public:
+  explicit borrowed_conn(detail::conn_impl *ci) {
+    new (&_c) uvpg::connection(ci);
+  }
+  ~borrowed_conn() {}
+  borrowed_conn(const borrowed_conn &) = delete;
+  borrowed_conn &operator=(const borrowed_conn &) = delete;
+  uvpg::connection &get() noexcept { return _c; }
+
+private:
+  union {
+    uvpg::connection _c;
+  };
+};
+
+// ---- errors ----
+
+error canceled() {
+  return error(UV_ECANCELED,
+               "cursor closed while the operation was pending");
+}
+
+// Throws when the cursor was closed while the caller was suspended.
+void alive(const state_ptr &s) {
+  if (s->closed) {
+    throw canceled();
+  }
+}
+
+void need_rows(const state_ptr &s, const char *what) {
+  if (!s->has_set) {
+    throw usage_error(std::string(what) +
+                      ": the last execute produced no result set");
+  }
+}
+
+// ---- the turn ----
+
+future<void> acquire(const state_ptr &s) {
+  if (!s->busy) {
+    s->busy = true;
+    return make_ready_future();
+  }
+  promise<void> p(s->loop);
+  auto f = p.get_future();
+  s->waiters.push_back(std::move(p));
+  return f;
+}
+
+// Wakes `p` from the loop: the operation that finishes may be deep in
+// its own completion (or unwinding), and the next one must not run
+// there.
+void wake_later(uv_loop_t *loop, promise<void> p) {
+  detail::defer(loop, [p = std::move(p)]() mutable { p.set_value(); });
+}
+
+void release(const state_ptr &s) {
+  if (!s->waiters.empty()) {
+    promise<void> p = std::move(s->waiters.front());
+    s->waiters.pop_front();
+    wake_later(s->loop, std::move(p));
+    return;
+  }
+  s->busy = false;
+  for (auto &p : std::exchange(s->idle_waiters, {})) {
+    wake_later(s->loop, std::move(p));
+  }
+}
+
+// Holds the turn for the scope of an operation.
+struct turn {
+  state_ptr s;
+  explicit turn(state_ptr st) : s(std::move(st)) {}
+  turn(const turn &) = delete;
+  turn &operator=(const turn &) = delete;
+  ~turn() { release(s); }
+};
+
+// Takes the turn (callers then check the cursor is still open).
+future<void> take_turn(const state_ptr &s) { return acquire(s); }
+
+future<void> until_idle(const state_ptr &s) {
+  if (!s->busy) {
+    return make_ready_future();
+  }
+  promise<void> p(s->loop);
+  auto f = p.get_future();
+  s->idle_waiters.push_back(std::move(p));
+  return f;
+}
+
+future<void> until_tx_decided(const state_ptr &s) {
+  if (!s->tx_pending) {
+    return make_ready_future();
+  }
+  promise<void> p(s->loop);
+  auto f = p.get_future();
+  s->tx_waiters.push_back(std::move(p));
+  return f;
+}
+
+void tx_decided(cursor_state *s) {
+  s->tx_pending = false;
+  // Synchronously: close() may be waiting, and it may queue its
+  // statement only while the connection engine is known to be alive.
+  for (auto &p : std::exchange(s->tx_waiters, {})) {
+    p.set_value();
+  }
+}
+
+// ---- SQL text ----
+
+// A quoted identifier: "a""b".
+std::string quote_ident(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') {
+      out += '"';
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
+bool ident_start(unsigned char c) {
+  return std::isalpha(c) || c == '_' || c >= 0x80;
+}
+bool ident_char(unsigned char c) {
+  return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80;
+}
+
+// True for "f", "s.f", "\"My F\"", "s.\"f\"": identifiers joined by dots.
+bool valid_procname(std::string_view p) {
+  size_t i = 0;
+  for (;;) {
+    if (i >= p.size()) {
+      return false;
+    }
+    if (p[i] == '"') {
+      ++i;
+      bool closed = false;
+      while (i < p.size()) {
+        if (p[i] == '"') {
+          if (i + 1 < p.size() && p[i + 1] == '"') {
+            i += 2;
+            continue;
+          }
+          ++i;
+          closed = true;
+          break;
+        }
+        ++i;
+      }
+      if (!closed) {
+        return false;
+      }
+    } else if (ident_start(static_cast<unsigned char>(p[i]))) {
+      while (i < p.size() && ident_char(static_cast<unsigned char>(p[i]))) {
+        ++i;
+      }
+    } else {
+      return false;
+    }
+    if (i == p.size()) {
+      return true;
+    }
+    if (p[i] != '.') {
+      return false;
+    }
+    ++i;
+  }
+}
+
+// The scanner of sql.cc (convert_placeholders), repeated here to find
+// the $n to replace: quoted text, quoted identifiers, dollar quotes and
+// comments hold no placeholder.
+// TODO(cursor): share detail::skip_inert with sql.cc.
+size_t skip_quoted(std::string_view s, size_t i, bool backslashes) {
+  char q = s[i++];
+  while (i < s.size()) {
+    if (backslashes && s[i] == '\\') {
+      i += 2;
+    } else if (s[i] == q) {
+      if (i + 1 < s.size() && s[i + 1] == q) {
+        i += 2;
+      } else {
+        return i + 1;
+      }
+    } else {
+      ++i;
+    }
+  }
+  return s.size();
+}
+
+bool word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
+size_t dollar_tag(std::string_view s, size_t i) {
+  size_t j = i + 1;
+  if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
+    return 0;
+  }
+  while (j < s.size() && word_char(s[j]) && s[j] != '$') {
+    ++j;
+  }
+  return j < s.size() && s[j] == '$' ? j - i + 1 : 0;
+}
+
+size_t skip_inert(std::string_view s, size_t i) {
+  char c = s[i];
+  if (c == '\'') {
+    bool esc = i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
+               (i < 2 || !word_char(s[i - 2]));
+    return skip_quoted(s, i, esc);
+  }
+  if (c == '"') {
+    return skip_quoted(s, i, false);
+  }
+  if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
+    size_t nl = s.find('\n', i);
+    return nl == std::string_view::npos ? s.size() : nl + 1;
+  }
+  if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
+    int depth = 0;
+    size_t j = i;
+    while (j + 1 < s.size()) {
+      if (s[j] == '/' && s[j + 1] == '*') {
+        ++depth;
+        j += 2;
+      } else if (s[j] == '*' && s[j + 1] == '/') {
+        j += 2;
+        if (--depth == 0) {
+          return j;
+        }
+      } else {
+        ++j;
+      }
+    }
+    return s.size();
+  }
+  if (c == '$' && (i == 0 || !word_char(s[i - 1]))) {
+    if (size_t n = dollar_tag(s, i)) {
+      size_t end = s.find(s.substr(i, n), i + n);
+      return end == std::string_view::npos ? s.size() : end + n;
+    }
+  }
+  return i;
+}
+
+// ---- literals (mogrify) ----
+
+// A string constant: 'it''s', or E'a\\b' when the text has a backslash
+// (valid whatever standard_conforming_strings says, as psycopg does).
+void append_quoted(std::string &out, std::string_view text) {
+  bool backslash = text.find('\\') != std::string_view::npos;
+  if (backslash) {
+    out += 'E';
+  }
+  out += '\'';
+  for (char c : text) {
+    if (c == '\'') {
+      out += '\'';
+    } else if (c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  out += '\'';
+}
+
+// The names of the types in uvpg::oids, for '...'::name casts.
+const char *type_name(oid_t t) {
+  switch (t) {
+  case oids::boolean: return "bool";
+  case oids::bytea: return "bytea";
+  case oids::char_: return "\"char\"";
+  case oids::name: return "name";
+  case oids::int8: return "int8";
+  case oids::int2: return "int2";
+  case oids::int4: return "int4";
+  case oids::text: return "text";
+  case oids::oid: return "oid";
+  case oids::json: return "json";
+  case oids::xml: return "xml";
+  case oids::cidr: return "cidr";
+  case oids::float4: return "float4";
+  case oids::float8: return "float8";
+  case oids::money: return "money";
+  case oids::inet: return "inet";
+  case oids::bpchar: return "bpchar";
+  case oids::varchar: return "varchar";
+  case oids::date: return "date";
+  case oids::time: return "time";
+  case oids::timestamp: return "timestamp";
+  case oids::timestamptz: return "timestamptz";
+  case oids::interval: return "interval";
+  case oids::timetz: return "timetz";
+  case oids::numeric: return "numeric";
+  case oids::uuid: return "uuid";
+  case oids::jsonb: return "jsonb";
+  case oids::boolean_array: return "bool[]";
+  case oids::bytea_array: return "bytea[]";
+  case oids::int2_array: return "int2[]";
+  case oids::int4_array: return "int4[]";
+  case oids::text_array: return "text[]";
+  case oids::varchar_array: return "varchar[]";
+  case oids::int8_array: return "int8[]";
+  case oids::float4_array: return "float4[]";
+  case oids::float8_array: return "float8[]";
+  case oids::oid_array: return "oid[]";
+  case oids::timestamp_array: return "timestamp[]";
+  case oids::date_array: return "date[]";
+  case oids::time_array: return "time[]";
+  case oids::timestamptz_array: return "timestamptz[]";
+  case oids::interval_array: return "interval[]";
+  case oids::numeric_array: return "numeric[]";
+  case oids::uuid_array: return "uuid[]";
+  case oids::json_array: return "json[]";
+  case oids::jsonb_array: return "jsonb[]";
+  case oids::inet_array: return "inet[]";
+  case oids::cidr_array: return "cidr[]";
+  case oids::bpchar_array: return "bpchar[]";
+  case oids::name_array: return "name[]";
+  case oids::char_array: return "\"char\"[]";
+  case oids::timetz_array: return "timetz[]";
+  default: return nullptr;
+  }
+}
+
+bool is_array_type(oid_t t) {
+  const char *n = type_name(t);
+  return n && std::string_view(n).ends_with("[]");
+}
+
+// A numeric constant the SQL lexer reads as one: 12, -1.5, 1e+30, .5.
+bool plain_number(std::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+    ++i;
+  }
+  size_t digits = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    ++i;
+    ++digits;
+  }
+  if (i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      ++digits;
+    }
+  }
+  if (digits == 0) {
+    return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) {
+      ++i;
+    }
+    size_t exp = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      ++i;
+      ++exp;
+    }
+    if (exp == 0) {
+      return false;
+    }
+  }
+  return i == s.size();
+}
+
+template <class T> T load_be(const char *p) {
+  using U = std::make_unsigned_t<T>;
+  U v = 0;
+  for (size_t i = 0; i < sizeof(T); ++i) {
+    v = static_cast<U>(v << 8 | static_cast<unsigned char>(p[i]));
+  }
+  return static_cast<T>(v);
+}
+
+[[noreturn]] void cannot_show(oid_t type, const char *why) {
+  throw data_error("mogrify: cannot write a binary parameter of type " +
+                   std::to_string(type) + " as SQL text: " + why);
+}
+
+void need_size(std::string_view b, size_t n, oid_t type) {
+  if (b.size() != n) {
+    cannot_show(type, "unexpected size");
+  }
+}
+
+template <class T> std::string number_text(T v) {
+  if constexpr (std::is_floating_point_v<T>) {
+    if (std::isnan(v)) {
+      return "NaN";
+    }
+    if (std::isinf(v)) {
+      return v > 0 ? "Infinity" : "-Infinity";
+    }
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
+}
+
+// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm), for
+// the whole range of PostgreSQL dates.
+void civil_from_days(long long z, long long &y, unsigned &m, unsigned &d) {
+  z += 719468;
+  long long era = (z >= 0 ? z : z - 146096) / 146097;
+  unsigned doe = static_cast<unsigned>(z - era * 146097);
+  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  y = static_cast<long long>(yoe) + era * 400;
+  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  unsigned mp = (5 * doy + 2) / 153;
+  d = doy - (153 * mp + 2) / 5 + 1;
+  m = mp < 10 ? mp + 3 : mp - 9;
+  y += m <= 2;
+}
+
+constexpr long long days_1970_to_2000 = 10957;
+constexpr long long usecs_per_day = 86400LL * 1000000;
+
+std::string date_text(long long days_since_2000) {
+  long long y;
+  unsigned m, d;
+  civil_from_days(days_since_2000 + days_1970_to_2000, y, m, d);
+  bool bc = y <= 0;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u%s", bc ? 1 - y : y, m, d,
+                bc ? " BC" : "");
+  return buf;
+}
+
+// "HH:MM:SS[.ffffff]" for a non-negative count of microseconds; hours
+// may exceed 24 (intervals).
+std::string clock_text(unsigned long long us) {
+  unsigned long long secs = us / 1000000, frac = us % 1000000;
+  char buf[64];
+  int n = std::snprintf(buf, sizeof buf, "%02llu:%02llu:%02llu", secs / 3600,
+                        secs / 60 % 60, secs % 60);
+  std::string out(buf, static_cast<size_t>(n));
+  if (frac) {
+    std::snprintf(buf, sizeof buf, ".%06llu", frac);
+    std::string f(buf);
+    while (f.back() == '0') {
+      f.pop_back();
+    }
+    out += f;
+  }
+  return out;
+}
+
+std::string timestamp_text(long long us, bool zoned) {
+  if (us == std::numeric_limits<long long>::max()) {
+    return "infinity";
+  }
+  if (us == std::numeric_limits<long long>::min()) {
+    return "-infinity";
+  }
+  long long days = us / usecs_per_day;
+  long long rem = us % usecs_per_day;
+  if (rem < 0) {
+    rem += usecs_per_day;
+    --days;
+  }
+  std::string date = date_text(days);
+  size_t bc = date.find(" BC");
+  std::string out = date.substr(0, bc) + ' ' +
+                    clock_text(static_cast<unsigned long long>(rem));
+  if (zoned) {
+    out += "+00";
+  }
+  if (bc != std::string::npos) {
+    out += " BC";
+  }
+  return out;
+}
+
+std::string binary_text(oid_t type, std::string_view b);
+
+// The text form of an array element inside an array literal.
+void append_array_item(std::string &out, std::string_view v) {
+  bool quote = v.empty() || (v.size() == 4 && (v[0] == 'N' || v[0] == 'n') &&
+                              (v[1] == 'U' || v[1] == 'u') &&
+                              (v[2] == 'L' || v[2] == 'l') &&
+                              (v[3] == 'L' || v[3] == 'l'));
+  for (char c : v) {
+    if (c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' ||
+        std::isspace(static_cast<unsigned char>(c))) {
+      quote = true;
+    }
+  }
+  if (!quote) {
+    out += v;
+    return;
+  }
+  out += '"';
+  for (char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+    }
+    out += c;
+  }
+  out += '"';
+}
+
+// PostgreSQL's binary array (array_send) as an array literal.
+std::string array_text(oid_t type, std::string_view b) {
+  if (b.size() < 12) {
+    cannot_show(type, "short array");
+  }
+  int32_t ndim = load_be<int32_t>(b.data());
+  oid_t elem = load_be<uint32_t>(b.data() + 8);
+  if (ndim < 0 || ndim > 6 || b.size() < 12 + 8 * static_cast<size_t>(ndim)) {
+    cannot_show(type, "bad array header");
+  }
+  if (ndim == 0) {
+    return "{}";
+  }
+  std::vector<int32_t> dims(ndim), lower(ndim);
+  size_t at = 12;
+  bool decorate = false;
+  for (int i = 0; i < ndim; ++i) {
+    dims[i] = load_be<int32_t>(b.data() + at);
+    lower[i] = load_be<int32_t>(b.data() + at + 4);
+    if (dims[i] < 0) {
+      cannot_show(type, "bad array dimension");
+    }
+    decorate = decorate || lower[i] != 1;
+    at += 8;
+  }
+  std::string out;
+  if (decorate) {
+    for (int i = 0; i < ndim; ++i) {
+      out += '[' + std::to_string(lower[i]) + ':' +
+             std::to_string(static_cast<long long>(lower[i]) + dims[i] - 1) +
+             ']';
+    }
+    out += '=';
+  }
+  // Walk the elements in row-major order, opening and closing braces as
+  // the counters of each dimension wrap.
+  std::vector<int32_t> idx(ndim, 0);
+  for (int i = 0; i < ndim; ++i) {
+    out += '{';
+  }
+  for (;;) {
+    if (at + 4 > b.size()) {
+      cannot_show(type, "short array");
+    }
+    int32_t len = load_be<int32_t>(b.data() + at);
+    at += 4;
+    if (len < 0) {
+      out += "NULL";
+    } else {
+      if (at + static_cast<size_t>(len) > b.size()) {
+        cannot_show(type, "short array");
+      }
+      append_array_item(out, binary_text(elem, b.substr(at, len)));
+      at += static_cast<size_t>(len);
+    }
+    int d = ndim - 1;
+    while (d >= 0 && ++idx[d] == dims[d]) {
+      idx[d] = 0;
+      out += '}';
+      --d;
+    }
+    if (d < 0) {
+      break;
+    }
+    out += ',';
+    for (int i = d + 1; i < ndim; ++i) {
+      out += '{';
+    }
+  }
+  return out;
+}
+
+// The text form of a parameter sent in binary form.
+std::string binary_text(oid_t type, std::string_view b) {
+  switch (type) {
+  case oids::boolean:
+    need_size(b, 1, type);
+    return b[0] ? "t" : "f";
+  case oids::int2:
+    need_size(b, 2, type);
+    return number_text(load_be<int16_t>(b.data()));
+  case oids::int4:
+    need_size(b, 4, type);
+    return number_text(load_be<int32_t>(b.data()));
+  case oids::int8:
+    need_size(b, 8, type);
+    return number_text(load_be<int64_t>(b.data()));
+  case oids::oid:
+    need_size(b, 4, type);
+    return number_text(load_be<uint32_t>(b.data()));
+  case oids::float4:
+    need_size(b, 4, type);
+    return number_text(std::bit_cast<float>(load_be<uint32_t>(b.data())));
+  case oids::float8:
+    need_size(b, 8, type);
+    return number_text(std::bit_cast<double>(load_be<uint64_t>(b.data())));
+  case oids::bytea: {
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + 2 * b.size());
+    for (unsigned char c : b) {
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return out;
+  }
+  case oids::text:
+  case oids::varchar:
+  case oids::bpchar:
+  case oids::name:
+  case oids::char_:
+  case oids::json:
+  case oids::xml:
+  case oids::unknown:
+    return std::string(b);
+  case oids::jsonb:
+    if (b.empty() || b[0] != 1) {
+      cannot_show(type, "unknown jsonb version");
+    }
+    return std::string(b.substr(1));
+  case oids::uuid: {
+    need_size(b, 16, type);
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    for (size_t i = 0; i < 16; ++i) {
+      if (i == 4 || i == 6 || i == 8 || i == 10) {
+        out += '-';
+      }
+      auto c = static_cast<unsigned char>(b[i]);
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return out;
+  }
+  case oids::date: {
+    need_size(b, 4, type);
+    int32_t d = load_be<int32_t>(b.data());
+    if (d == std::numeric_limits<int32_t>::max()) {
+      return "infinity";
+    }
+    if (d == std::numeric_limits<int32_t>::min()) {
+      return "-infinity";
+    }
+    return date_text(d);
+  }
+  case oids::timestamp:
+  case oids::timestamptz:
+    need_size(b, 8, type);
+    return timestamp_text(load_be<int64_t>(b.data()),
+                          type == oids::timestamptz);
+  case oids::time: {
+    need_size(b, 8, type);
+    int64_t us = load_be<int64_t>(b.data());
+    if (us < 0) {
+      cannot_show(type, "negative time");
+    }
+    return clock_text(static_cast<unsigned long long>(us));
+  }
+  case oids::timetz: {
+    need_size(b, 12, type);
+    int64_t us = load_be<int64_t>(b.data());
+    int32_t west = load_be<int32_t>(b.data() + 8);
+    if (us < 0) {
+      cannot_show(type, "negative time");
+    }
+    long long east = -static_cast<long long>(west);
+    unsigned long long a = static_cast<unsigned long long>(east < 0 ? -east
+                                                                    : east);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%c%02llu:%02llu:%02llu",
+                  east < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
+    return clock_text(static_cast<unsigned long long>(us)) + buf;
+  }
+  case oids::interval: {
+    need_size(b, 16, type);
+    int64_t us = load_be<int64_t>(b.data());
+    int32_t days = load_be<int32_t>(b.data() + 8);
+    int32_t months = load_be<int32_t>(b.data() + 12);
+    unsigned long long a = us < 0 ? 0ULL - static_cast<unsigned long long>(us)
+                                  : static_cast<unsigned long long>(us);
+    return std::to_string(months) + " mons " + std::to_string(days) +
+           " days " + (us < 0 ? "-" : "") + clock_text(a);
+  }
+  case oids::inet:
+  case oids::cidr: {
+    // family (2: IPv4, 3: IPv6), prefix bits, is_cidr, length, address
+    if (b.size() < 4 || b.size() != 4 + static_cast<size_t>(
+                                            static_cast<unsigned char>(b[3]))) {
+      cannot_show(type, "bad inet");
+    }
+    int family = b[0] == 2 ? AF_INET : b[0] == 3 ? AF_INET6 : -1;
+    size_t len = family == AF_INET ? 4 : 16;
+    if (family < 0 || static_cast<unsigned char>(b[3]) != len) {
+      cannot_show(type, "bad inet");
+    }
+    char buf[INET6_ADDRSTRLEN];
+    if (!inet_ntop(family, b.data() + 4, buf, sizeof buf)) {
+      cannot_show(type, "bad inet");
+    }
+    unsigned bits = static_cast<unsigned char>(b[1]);
+    std::string out = buf;
+    if (type == oids::cidr || bits != len * 8) {
+      out += '/' + std::to_string(bits);
+    }
+    return out;
+  }
+  default:
+    if (is_array_type(type)) {
+      return array_text(type, b);
+    }
+    cannot_show(type, "unknown type");
+  }
+}
+
+// Appends one parameter as an SQL literal.  `scs`: the session has
+// standard_conforming_strings on (bytea's '\x..' needs it, else E'').
+void append_literal(std::string &out, const encoded &e, bool scs) {
+  if (e.null) {
+    out += "NULL";
+    return;
+  }
+  std::string text = e.binary ? binary_text(e.type, e.bytes) : e.bytes;
+  const char *name = type_name(e.type);
+  switch (e.type) {
+  case oids::boolean:
+    if (text == "t" || text == "true") {
+      out += "true";
+      return;
+    }
+    if (text == "f" || text == "false") {
+      out += "false";
+      return;
+    }
+    break;
+  case oids::int2:
+  case oids::int4:
+  case oids::int8:
+  case oids::oid:
+  case oids::float4:
+  case oids::float8:
+  case oids::numeric:
+    if (plain_number(text)) {
+      // (-1): `1-%s` must not become the comment `1--1`, and `::int8`
+      // after it must apply to the negative number, not to 1 (the
+      // operand of unary minus: -9223372036854775808::int8 overflows).
+      if (text[0] == '-') {
+        out += '(' + text + ')';
+      } else {
+        out += text;
+      }
+      return;
+    }
+    break;
+  case oids::bytea:
+    if (scs) {
+      out += '\'';
+      for (char c : text) {
+        out += c;
+        if (c == '\'') {
+          out += '\'';
+        }
+      }
+      out += "'::bytea";
+      return;
+    }
+    break;
+  case oids::unknown:
+    name = nullptr; // what a text parameter is: no cast
+    break;
+  default:
+    break;
+  }
+  append_quoted(out, text);
+  if (name) {
+    out += "::";
+    out += name;
+  }
+}
+
+// Replaces each $n outside quotes and comments with args[n-1].
+std::string inline_params(std::string_view sql,
+                          const std::vector<encoded> &args, bool scs) {
+  std::string out;
+  out.reserve(sql.size() + 16 * args.size());
+  for (size_t i = 0; i < sql.size();) {
+    size_t j = skip_inert(sql, i);
+    if (j != i) {
+      out.append(sql.substr(i, j - i));
+      i = j;
+      continue;
+    }
+    if (sql[i] == '$' && i + 1 < sql.size() &&
+        std::isdigit(static_cast<unsigned char>(sql[i + 1])) &&
+        (i == 0 || !word_char(sql[i - 1]))) {
+      size_t k = i + 1;
+      unsigned long n = 0;
+      while (k < sql.size() &&
+             std::isdigit(static_cast<unsigned char>(sql[k]))) {
+        n = std::min<unsigned long>(n * 10 + (sql[k] - '0'), 1u << 20);
+        ++k;
+      }
+      if (n == 0 || n > args.size()) {
+        throw error(UVPG_EPARAM, "mogrify: $" + std::to_string(n) +
+                                     " has no parameter (" +
+                                     std::to_string(args.size()) + " given)");
+      }
+      append_literal(out, args[n - 1], scs);
+      i = k;
+      continue;
+    }
+    out += sql[i++];
+  }
+  return out;
+}
+
+// What connection::query(sql, args) sends as its SQL text.
+std::string converted(std::string_view sql, size_t nargs) {
+  std::string err;
+  size_t count = 0;
+  auto text = detail::convert_placeholders(sql, nargs > 0, nullptr, &count,
+                                           err);
+  if (text && count && count != nargs) {
+    err = "the statement has " + std::to_string(count) +
+          " placeholders but " + std::to_string(nargs) +
+          " parameters were given";
+    text.reset();
+  }
+  if (!text) {
+    throw error(UVPG_EPARAM, err);
+  }
+  return *text;
+}
+
+// As connection::query(sql, named_params): %(name)s become $n and the
+// values line up.
+std::pair<std::string, params> bind_named(std::string_view sql,
+                                          const named_params &args) {
+  std::string err;
+  size_t count = 0;
+  std::vector<std::string> names;
+  auto text = detail::convert_placeholders(sql, true, &names, &count, err);
+  params values;
+  if (text) {
+    for (const auto &n : names) {
+      auto it = args.find(n);
+      if (it == args.end()) {
+        err = "no value for the placeholder %(" + n + ")s";
+        text.reset();
+        break;
+      }
+      values.push_back(it->second);
+    }
+  }
+  if (text && names.empty() && !args.empty()) {
+    err = "named parameters given, but the statement has no %(name)s "
+          "placeholder";
+    text.reset();
+  }
+  if (!text) {
+    throw error(UVPG_EPARAM, err);
+  }
+  return {std::move(*text), std::move(values)};
+}
+
+bool standard_strings(const cursor_state &s) {
+  if (!s.conn) {
+    return true;
+  }
+  auto v = s.conn->parameter_status("standard_conforming_strings");
+  return !v || *v != "off";
+}
+
+std::string mogrify_text(const cursor_state &s, std::string_view sql,
+                         const params &args) {
+  std::string text = converted(sql, args.size());
+  std::vector<encoded> values(args.begin(), args.end());
+  return inline_params(text, values, standard_strings(s));
+}
+
+// cursor.query(): the statement with its parameters written in; when a
+// parameter cannot be written, the statement as sent.
+std::string shown_text(const cursor_state &s, std::string_view sql,
+                       const params &args) {
+  try {
+    return mogrify_text(s, sql, args);
+  } catch (const std::exception &) {
+  }
+  try {
+    return converted(sql, args.size());
+  } catch (const std::exception &) {
+    return std::string(sql); // the execute fails with UVPG_EPARAM
+  }
+}
+
+// ---- results ----
+
+bool has_rows(const result &r) {
+  auto st = PQresultStatus(r.native());
+  return st == PGRES_TUPLES_OK || st == PGRES_SINGLE_TUPLE;
+}
+
+std::vector<column> describe(const result &r) {
+  std::vector<column> cols;
+  cols.reserve(static_cast<size_t>(r.columns()));
+  for (int c = 0; c < r.columns(); ++c) {
+    column col;
+    col.name = std::string(r.column_name(c));
+    col.type_code = r.column_type(c);
+    col.internal_size = r.column_size(c);
+    int mod = r.column_modifier(c);
+    if (col.type_code == oids::numeric && mod >= 4) {
+      // PostgreSQL's NUMERIC_TYPMOD_PRECISION/SCALE: the scale is an
+      // 11-bit signed field since PostgreSQL 15.
+      int m = mod - 4;
+      col.precision = (m >> 16) & 0xffff;
+      col.scale = ((m & 0x7ff) ^ 1024) - 1024;
+    }
+    cols.push_back(std::move(col));
+  }
+  return cols;
+}
+
+void reset_result(cursor_state &s) {
+  s.has_set = false;
+  s.res = result();
+  s.pos = 0;
+  s.rowcount = -1;
+  s.lastrowid.reset();
+  s.status.reset();
+  s.desc.reset();
+  s.srv = 0;
+  s.at_end = false;
+  s.total = -1;
+}
+
+query_options stmt_opts(const cursor_state &s, bool rows,
+                        std::chrono::milliseconds timeout) {
+  query_options o;
+  o.binary_results = rows && s.opts.binary;
+  o.timeout = timeout;
+  return o;
+}
+
+query_options stmt_opts(const cursor_state &s, bool rows) {
+  return stmt_opts(s, rows, s.opts.timeout);
+}
+
+uvpg::connection &conn_of(const state_ptr &s) {
+  // The cursor is open (checked by the caller), so its object, and the
+  // connection object it refers to, are alive.
+  return *s->conn;
+}
+
+// ---- transactions of named cursors ----
+
+// The statement that closes a named cursor whatever became of it: the
+// cursor may be gone with the transaction that declared it, and a plain
+// CLOSE would then fail and abort the program's next transaction.
+std::string close_statement(const cursor_state &s) {
+  std::string lit;
+  append_quoted(lit, s.opts.name);
+  std::string body = "BEGIN EXECUTE 'CLOSE ' || quote_ident(" + lit +
+                     "); EXCEPTION WHEN invalid_cursor_name THEN NULL; END";
+  std::string tag = "$uvpg$";
+  for (int i = 0; body.find(tag) != std::string::npos; ++i) {
+    tag = "$uvpg" + std::to_string(i) + "$";
+  }
+  return "DO " + tag + body + tag;
+}
+
+// The engine-level ops of the transaction probe: when other queries are
+// queued ahead of a DECLARE, the transaction state it will meet is known
+// only when they are done.  An empty statement goes first; its
+// completion reads PQtransactionStatus and decides whether the op
+// queued right behind it says BEGIN or nothing.
+struct tx_begin_op final : detail::op {
+  void complete(detail::conn_impl *, int, PGresult *res) noexcept override {
+    PQclear(res);
+  }
+};
+
+struct tx_probe_op final : detail::op {
+  state_ptr s;
+  tx_begin_op *begin = nullptr; // queued right behind: not sent yet
+  void complete(detail::conn_impl *c, int status,
+                PGresult *res) noexcept override {
+    PQclear(res);
+    bool idle = status >= 0 && c->pg &&
+                PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    if (idle) {
+      begin->sql = "BEGIN";
+      begin->internal = false;
+    }
+    s->owns_tx = idle;
+    tx_decided(s.get());
+  }
+};
+
+// Queues the probe and its BEGIN-or-nothing on the connection.
+void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
+  detail::conn_impl *ci = conn.impl();
+  if (!ci) {
+    return; // the DECLARE fails with UVPG_ECLOSED anyway
+  }
+  auto *probe = new tx_probe_op;
+  auto *begin = new tx_begin_op;
+  probe->s = s;
+  probe->begin = begin;
+  probe->internal = true;
+  begin->internal = true;
+  s->tx_pending = true;
+  ci->submit(probe);
+  ci->submit(begin);
+}
+
+// Runs one of a named cursor's statements (FETCH, MOVE, COMMIT).  A
+// server error inside the transaction the cursor opened has aborted it:
+// the cursor rolls it back at once, so the session is usable again and
+// the program's statements no longer fail with 25P02.
+future<result> run_stmt(state_ptr s, std::string sql, bool rows) {
+  std::exception_ptr err;
+  try {
+    result r = co_await conn_of(s).query(sql, {}, stmt_opts(*s, rows));
+    alive(s);
+    s->status = std::string(r.command_status());
+    co_return r;
+  } catch (const server_error &) {
+    err = std::current_exception();
+  }
+  if (s->owns_tx && !s->closed) {
+    s->owns_tx = false;
+    s->declared = false;
+    try {
+      co_await conn_of(s).query("ROLLBACK", {}, stmt_opts(*s, false));
+    } catch (...) {
+    }
+  }
+  std::rethrow_exception(err);
+}
+
+// Ends the transaction the cursor opened once a NO SCROLL cursor has
+// read its last row: nothing more can be read from it.
+future<void> finish_if_done(state_ptr s) {
+  if (!s->owns_tx || s->opts.scrollable || !s->at_end || s->closed) {
+    co_return;
+  }
+  s->owns_tx = false;
+  s->declared = false;
+  std::string status = s->status.value_or("");
+  co_await run_stmt(s, "COMMIT", false);
+  s->status = std::move(status); // the FETCH's tag stays the one shown
+}
+
+// ---- reading rows ----
+
+// Rows [first, first + count) of one result.
+using segments = std::vector<detail::cursor_chunk>;
+
+// FETCH from a named cursor: replaces the batch.
+future<result> fetch_forward(state_ptr s, long long count) {
+  std::string sql = count < 0 ? "FETCH ALL FROM " + s->qname
+                              : "FETCH FORWARD " + std::to_string(count) +
+                                    " FROM " + s->qname;
+  result r = co_await run_stmt(s, std::move(sql), true);
+  s->srv += r.rows();
+  s->res = r;
+  s->pos = 0;
+  if (count < 0 || r.rows() < count) {
+    s->at_end = true;
+    s->total = s->srv;
+    s->rowcount = s->total;
+    co_await finish_if_done(s);
+  }
+  co_return r;
+}
+
+// Takes up to `n` rows (n < 0: all) from the position on, as at most two
+// segments.  `batch`: refill an empty batch with itersize rows rather
+// than asking the server for exactly what is missing (next/fetchone).
+future<segments> take(state_ptr s, long long n, bool batch) {
+  segments out;
+  int avail = s->res.rows() - s->pos;
+  int k = n < 0 ? avail : static_cast<int>(std::min<long long>(n, avail));
+  if (k > 0) {
+    out.push_back({s->res, s->pos, k});
+    s->pos += k;
+  }
+  if (!s->named) {
+    co_return out;
+  }
+  long long need = n < 0 ? -1 : n - k;
+  if (need == 0 || s->at_end) {
+    co_return out;
+  }
+  if (batch && k == 0 && need > 0) {
+    result r = co_await fetch_forward(s, std::max(s->opts.itersize, 1));
+    int m = static_cast<int>(std::min<long long>(need, r.rows()));
+    if (m > 0) {
+      out.push_back({r, 0, m});
+    }
+    s->pos = m;
+  } else {
+    result r = co_await fetch_forward(s, need);
+    if (r.rows() > 0) {
+      out.push_back({r, 0, r.rows()});
+    }
+    s->pos = r.rows();
+  }
+  co_return out;
+}
+
+std::vector<row> rows_of(const segments &segs) {
+  size_t n = 0;
+  for (const auto &g : segs) {
+    n += static_cast<size_t>(g.count);
+  }
+  std::vector<row> rows;
+  rows.reserve(n);
+  for (const auto &g : segs) {
+    for (int i = 0; i < g.count; ++i) {
+      rows.emplace_back(g.res, g.first + i);
+    }
+  }
+  return rows;
+}
+
+// One result holding the rows of both segments (for the C ABI, which
+// hands out rows as one result and a range).
+detail::cursor_chunk merge(const segments &segs) {
+  if (segs.empty()) {
+    return {};
+  }
+  if (segs.size() == 1) {
+    return segs[0];
+  }
+  const PGresult *first = segs[0].res.native();
+  PGresult *m = PQcopyResult(first, PG_COPYRES_ATTRS);
+  if (!m) {
+    throw std::bad_alloc();
+  }
+  result out(m, segs[0].res.columns() > 0 && segs[0].count > 0
+                    ? segs[0].res.field(segs[0].first, 0).context()
+                    : nullptr);
+  int nf = PQnfields(first);
+  int tup = 0;
+  for (const auto &g : segs) {
+    const PGresult *src = g.res.native();
+    for (int r = g.first; r < g.first + g.count; ++r, ++tup) {
+      for (int c = 0; c < nf; ++c) {
+        bool null = PQgetisnull(src, r, c);
+        if (!PQsetvalue(m, tup, c,
+                        null ? nullptr : PQgetvalue(src, r, c),
+                        null ? -1 : PQgetlength(src, r, c))) {
+          throw std::bad_alloc();
+        }
+      }
+    }
+  }
+  return {out, 0, tup};
+}
+
+// ---- the operations ----
+
+future<void> execute_co(state_ptr s, std::string sql, params args,
+                        std::chrono::milliseconds timeout, std::string shown) {
+  co_await take_turn(s);
+  turn t(s);
+  alive(s);
+  uvpg::connection &conn = conn_of(s);
+  reset_result(*s);
+  s->query = std::move(shown);
+
+  if (!s->named) {
+    result r = co_await conn.query(sql, std::move(args),
+                                   stmt_opts(*s, true, timeout));
+    alive(s);
+    s->status = std::string(r.command_status());
+    if (oid_t o = r.inserted_oid()) {
+      s->lastrowid = o;
+    }
+    if (has_rows(r)) {
+      s->has_set = true;
+      s->res = r;
+      s->rowcount = r.rows();
+      s->desc = describe(r);
+    } else {
+      s->rowcount = r.affected_rows();
+    }
+    co_return;
+  }
+
+  // A named cursor.  Decide the transaction before queueing anything:
+  // with nothing else queued the state is known now; otherwise a probe
+  // learns it when the DECLARE's turn comes.
+  enum class plan { none, begin, probe } tx = plan::none;
+  if (!s->opts.withhold && !s->owns_tx) {
+    if (conn.status() == UVPG_CONN_READY) {
+      tx = conn.transaction_status() == UVPG_TRANS_IDLE ? plan::begin
+                                                        : plan::none;
+    } else {
+      tx = plan::probe;
+    }
+  }
+  query_options plain = stmt_opts(*s, false, timeout);
+  std::optional<future<result>> fclose, fbegin;
+  if (s->declared) {
+    fclose = conn.query(close_statement(*s), {}, plain);
+    s->declared = false;
+  }
+  if (tx == plan::begin) {
+    fbegin = conn.query("BEGIN", {}, plain);
+    s->owns_tx = true;
+  } else if (tx == plan::probe) {
+    queue_tx_probe(s, conn);
+  }
+  auto fdecl = conn.query(sql, std::move(args), plain);
+  s->declared = true;
+  auto fdesc = conn.query("FETCH FORWARD 0 FROM " + s->qname, {},
+                          stmt_opts(*s, true, timeout));
+
+  std::exception_ptr err;
+  if (fclose) {
+    try {
+      co_await std::move(*fclose);
+    } catch (...) {
+      // The DECLARE reports whatever went wrong.
+    }
+    alive(s);
+  }
+  if (fbegin) {
+    try {
+      co_await std::move(*fbegin);
+    } catch (...) {
+      err = std::current_exception();
+    }
+    alive(s);
+  }
+  try {
+    result d = co_await std::move(fdecl);
+    s->status = std::string(d.command_status());
+  } catch (...) {
+    if (!err) {
+      err = std::current_exception();
+    }
+    s->declared = false;
+  }
+  alive(s);
+  try {
+    result z = co_await std::move(fdesc);
+    if (!err) {
+      s->desc = describe(z);
+    }
+  } catch (...) {
+    if (!err) {
+      err = std::current_exception();
+    }
+  }
+  alive(s);
+  if (err) {
+    if (s->owns_tx) {
+      // The transaction the cursor opened failed with its DECLARE.
+      s->owns_tx = false;
+      try {
+        co_await conn.query("ROLLBACK", {}, plain);
+      } catch (...) {
+      }
+    }
+    std::rethrow_exception(err);
+  }
+  s->has_set = true;
+}
+
+future<segments> fetch_co(state_ptr s, long long n, bool batch,
+                          const char *what) {
+  co_await take_turn(s);
+  turn t(s);
+  alive(s);
+  need_rows(s, what);
+  co_return co_await take(s, n, batch);
+}
+
+future<std::optional<row>> fetchone_co(state_ptr s, const char *what) {
+  segments segs = co_await fetch_co(s, 1, true, what);
+  if (segs.empty()) {
+    co_return std::nullopt;
+  }
+  co_return row(segs[0].res, segs[0].first);
+}
+
+future<std::vector<row>> fetchmany_co(state_ptr s, long long n,
+                                      const char *what) {
+  segments segs = co_await fetch_co(s, n, false, what);
+  co_return rows_of(segs);
+}
+
+error out_of_range(long long target, long long rows) {
+  std::string msg = "scroll: row " + std::to_string(target) +
+                    " is outside the result set";
+  if (rows >= 0) {
+    msg += " (" + std::to_string(rows) + " rows)";
+  }
+  return error(UV_ERANGE, msg);
+}
+
+future<result> move(state_ptr s, std::string sql) {
+  return run_stmt(std::move(s), std::move(sql), false);
+}
+
+future<void> scroll_co(state_ptr s, long value, scroll_mode mode) {
+  co_await take_turn(s);
+  turn t(s);
+  alive(s);
+  need_rows(s, "scroll");
+  long long rows = s->res.rows();
+  long long start = s->named ? s->srv - rows : 0; // index of res's row 0
+  long long here = start + s->pos;
+  long long target = mode == scroll_mode::absolute
+                         ? static_cast<long long>(value)
+                         : here + static_cast<long long>(value);
+  long long known = s->named ? s->total : rows;
+  if (target < 0 || (known >= 0 && target >= known)) {
+    throw out_of_range(target, known);
+  }
+  if (s->named && !s->opts.scrollable && target < here) {
+    throw usage_error("scroll: a NO SCROLL cursor cannot move backward "
+                      "(declare it with cursor_options::scrollable)");
+  }
+  if (target >= start && target < start + rows) {
+    s->pos = static_cast<int>(target - start); // within the batch
+    co_return;
+  }
+  if (target < start) {
+    // Backward past the batch (SCROLL): row `target` exists, since the
+    // position was past it.
+    co_await move(s, "MOVE ABSOLUTE " + std::to_string(target) + " FROM " +
+                         s->qname);
+    s->srv = target;
+    s->res = result();
+    s->pos = 0;
+    s->at_end = false;
+    co_return;
+  }
+  // Forward past the batch: move up to the target, then fetch from it to
+  // prove the row exists (the rows become the next batch).
+  long long saved_srv = s->srv;
+  result saved_res = s->res;
+  int saved_pos = s->pos;
+  long long gap = target - s->srv;
+  bool out = false;
+  if (gap > 0) {
+    result m = co_await move(s, "MOVE FORWARD " + std::to_string(gap) +
+                                    " FROM " + s->qname);
+    long long moved = std::max(m.affected_rows(), 0LL);
+    if (moved < gap) {
+      out = true;
+      s->total = s->srv + moved;
+    }
+  }
+  if (!out) {
+    long long batch = std::max(s->opts.itersize, 1);
+    result f = co_await run_stmt(
+        s, "FETCH FORWARD " + std::to_string(batch) + " FROM " + s->qname,
+        true);
+    if (f.rows() == 0) {
+      out = true;
+      s->total = target;
+    } else {
+      s->srv = target + f.rows();
+      s->res = f;
+      s->pos = 0;
+      if (f.rows() < batch) {
+        s->at_end = true;
+        s->total = s->srv;
+      }
+    }
+  }
+  if (out) {
+    s->rowcount = s->total;
+    if (s->opts.scrollable) {
+      // Back to where it was: the batch is valid again.
+      co_await move(s, "MOVE ABSOLUTE " + std::to_string(saved_srv) +
+                           " FROM " + s->qname);
+      s->srv = saved_srv;
+      s->res = saved_res;
+      s->pos = saved_pos;
+      throw out_of_range(target, s->total);
+    }
+    s->srv = s->total;
+    s->at_end = true;
+    s->res = result();
+    s->pos = 0;
+    co_await finish_if_done(s);
+    throw error(UV_ERANGE,
+                "scroll: row " + std::to_string(target) +
+                    " is outside the result set (" +
+                    std::to_string(s->total) +
+                    " rows); a NO SCROLL cursor cannot move back, so it "
+                    "now stands at its end");
+  }
+  if (s->at_end) {
+    s->rowcount = s->total;
+    co_await finish_if_done(s);
+  }
+}
+
+future<void> close_co(state_ptr s, detail::conn_impl *ci) {
+  if (s->named) {
+    if (s->tx_pending) {
+      // Resumed from the probe's completion: the engine is alive.
+      co_await until_tx_decided(s);
+    }
+    std::string sql;
+    bool commit = s->owns_tx;
+    if (commit) {
+      sql = "COMMIT";
+    } else if (s->declared) {
+      sql = close_statement(*s);
+    }
+    s->owns_tx = false;
+    s->declared = false;
+    if (!sql.empty()) {
+      borrowed_conn h(ci);
+      std::exception_ptr err;
+      try {
+        co_await h.get().query(sql, {}, stmt_opts(*s, false));
+      } catch (const server_error &) {
+        if (commit) {
+          err = std::current_exception();
+        }
+      } catch (...) {
+        // The connection went away: so did the cursor.
+      }
+      co_await until_idle(s);
+      s->res = result();
+      if (err) {
+        std::rethrow_exception(err);
+      }
+      co_return;
+    }
+  }
+  co_await until_idle(s);
+  s->res = result();
+}
+
+// Starts closing: the cursor is closed from here on.
+future<void> start_close(const state_ptr &s) {
+  if (s->closed) {
+    return make_ready_future();
+  }
+  s->closed = true;
+  // Operations waiting for their turn never start.
+  for (auto &p : std::exchange(s->waiters, {})) {
+    p.set_exception(canceled());
+  }
+  detail::conn_impl *ci = s->conn ? s->conn->impl() : nullptr;
+  return close_co(s, ci);
+}
+
+// The start of each(): rows go out from the loop, never inside the call.
+future<void> next_tick(uv_loop_t *loop) {
+  promise<void> p(loop);
+  auto f = p.get_future();
+  wake_later(loop, std::move(p));
+  return f;
+}
+
+future<long long> each_co(state_ptr s,
+                          std::function<int(const result &, int)> fn) {
+  co_await take_turn(s);
+  turn t(s);
+  co_await next_tick(s->loop);
+  alive(s);
+  need_rows(s, "each");
+  long long calls = 0;
+  for (;;) {
+    if (s->pos >= s->res.rows()) {
+      if (!s->named || s->at_end) {
+        break;
+      }
+      co_await fetch_forward(s, std::max(s->opts.itersize, 1));
+      if (s->res.rows() == 0) {
+        break;
+      }
+    }
+    result batch = s->res;
+    while (s->pos < batch.rows()) {
+      int r = s->pos++;
+      ++calls;
+      int stop = fn(batch, r);
+      alive(s);
+      if (stop) {
+        co_return calls;
+      }
+    }
+  }
+  co_return calls;
+}
+
+// Fails in the operation's turn, so that its failure comes in call
+// order like any other outcome.
+template <class T> future<T> fail_in_turn(state_ptr s, std::exception_ptr e) {
+  co_await take_turn(s);
+  turn t(s);
+  std::rethrow_exception(e);
+}
+
+state_ptr need(const std::shared_ptr<cursor_state> &s) {
+  if (!s) {
+    throw usage_error("cursor: the object was moved from");
+  }
+  return s;
+}
+
+template <class T> future<T> closed_future(const char *what) {
+  return make_exception_future<T>(
+      usage_error(std::string(what) + ": the cursor is closed"));
+}
+
+} // namespace
+
+// ---- the public class ----
+
+cursor::cursor(uvpg::connection &conn, cursor_options opts) {
+  if (opts.arraysize < 1) {
+    throw usage_error("cursor: arraysize must be at least 1");
+  }
+  if (opts.itersize < 1) {
+    throw usage_error("cursor: itersize must be at least 1");
+  }
+  _s = std::make_shared<cursor_state>();
+  _s->conn = &conn;
+  _s->loop = conn.loop() ? conn.loop() : detail::current_loop();
+  _s->named = !opts.name.empty();
+  _s->qname = _s->named ? quote_ident(opts.name) : std::string();
+  _s->opts = std::move(opts);
+}
+
+cursor::cursor(cursor &&o) noexcept : _s(std::move(o._s)) {}
+
+cursor &cursor::operator=(cursor &&o) noexcept {
+  if (this != &o) {
+    cursor old(std::move(*this)); // closes as it goes
+    _s = std::move(o._s);
+  }
+  return *this;
+}
+
+cursor::~cursor() {
+  if (!_s) {
+    return;
+  }
+  if (!_s->closed) {
+    try {
+      detail::loop_scope scope(_s->loop);
+      (void)start_close(_s); // fire-and-forget
+    } catch (...) {
+      // Out of memory while closing: the server drops the cursor with
+      // its transaction or session.
+    }
+  }
+  _s->conn = nullptr;
+}
+
+future<void> cursor::execute(std::string_view sql, params args) {
+  auto s = need(_s);
+  return execute(sql, std::move(args), s->opts.timeout);
+}
+
+future<void> cursor::execute(std::string_view sql, params args,
+                             std::chrono::milliseconds timeout) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<void>("execute");
+  }
+  detail::loop_scope scope(s->loop);
+  std::string text(sql);
+  if (s->named) {
+    // One query, wrapped in DECLARE; a trailing semicolon would end the
+    // DECLARE instead.
+    while (!text.empty() &&
+           (text.back() == ';' ||
+            std::isspace(static_cast<unsigned char>(text.back())))) {
+      text.pop_back();
+    }
+    text = "DECLARE " + s->qname +
+           (s->opts.scrollable ? " SCROLL" : " NO SCROLL") + " CURSOR" +
+           (s->opts.withhold ? " WITH HOLD" : "") + " FOR " + text;
+  }
+  std::string shown = shown_text(*s, text, args);
+  return execute_co(s, std::move(text), std::move(args), timeout,
+                    std::move(shown));
+}
+
+future<void> cursor::execute(std::string_view sql, const named_params &args) {
+  auto s = need(_s);
+  return execute(sql, args, s->opts.timeout);
+}
+
+future<void> cursor::execute(std::string_view sql, const named_params &args,
+                             std::chrono::milliseconds timeout) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<void>("execute");
+  }
+  detail::loop_scope scope(s->loop);
+  try {
+    auto [text, values] = bind_named(sql, args);
+    return execute(text, std::move(values), timeout);
+  } catch (const error &e) {
+    if (s->conn && s->conn->impl()) {
+      s->conn->impl()->set_error(e.what());
+    }
+    return fail_in_turn<void>(s, std::current_exception());
+  }
+}
+
+namespace {
+
+future<params> callproc_co(future<void> run, params args) {
+  co_await std::move(run);
+  co_return args;
+}
+
+future<named_params> callproc_named_co(future<void> run, named_params args) {
+  co_await std::move(run);
+  co_return args;
+}
+
+std::string call_sql(std::string_view procname, std::string_view what) {
+  if (!valid_procname(procname)) {
+    throw usage_error(std::string(what) + ": \"" + std::string(procname) +
+                      "\" is not a function name");
+  }
+  return "SELECT * FROM " + std::string(procname) + "(";
+}
+
+} // namespace
+
+future<params> cursor::callproc(std::string_view procname, params args) {
+  auto s = need(_s);
+  return callproc(procname, std::move(args), s->opts.timeout);
+}
+
+future<params> cursor::callproc(std::string_view procname, params args,
+                                std::chrono::milliseconds timeout) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<params>("callproc");
+  }
+  detail::loop_scope scope(s->loop);
+  std::string sql;
+  try {
+    sql = call_sql(procname, "callproc");
+  } catch (const usage_error &) {
+    return fail_in_turn<params>(s, std::current_exception());
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+  }
+  sql += ')';
+  params copy = args;
+  return callproc_co(execute(sql, std::move(args), timeout), std::move(copy));
+}
+
+future<named_params> cursor::callproc(std::string_view procname,
+                                      named_params args) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<named_params>("callproc");
+  }
+  detail::loop_scope scope(s->loop);
+  std::string sql;
+  try {
+    sql = call_sql(procname, "callproc");
+  } catch (const usage_error &) {
+    return fail_in_turn<named_params>(s, std::current_exception());
+  }
+  params values;
+  size_t i = 0;
+  for (const auto &[name, value] : args) {
+    sql += (i ? ", " : "") + quote_ident(name) + " => $" +
+           std::to_string(i + 1);
+    values.push_back(value);
+    ++i;
+  }
+  sql += ')';
+  return callproc_named_co(execute(sql, std::move(values), s->opts.timeout),
+                           std::move(args));
+}
+
+std::string cursor::mogrify(std::string_view sql, const params &args) const {
+  auto s = need(_s);
+  return mogrify_text(*s, sql, args);
+}
+
+std::string cursor::mogrify(std::string_view sql,
+                            const named_params &args) const {
+  auto s = need(_s);
+  auto [text, values] = bind_named(sql, args);
+  std::vector<encoded> enc(values.begin(), values.end());
+  return inline_params(text, enc, standard_strings(*s));
+}
+
+future<std::optional<row>> cursor::fetchone() {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<std::optional<row>>("fetchone");
+  }
+  detail::loop_scope scope(s->loop);
+  return fetchone_co(s, "fetchone");
+}
+
+future<std::optional<row>> cursor::next() {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<std::optional<row>>("next");
+  }
+  detail::loop_scope scope(s->loop);
+  return fetchone_co(s, "next");
+}
+
+future<std::vector<row>> cursor::fetchmany(int size) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<std::vector<row>>("fetchmany");
+  }
+  detail::loop_scope scope(s->loop);
+  long long n = size < 0 ? s->opts.arraysize : size;
+  return fetchmany_co(s, n, "fetchmany");
+}
+
+future<std::vector<row>> cursor::fetchall() {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<std::vector<row>>("fetchall");
+  }
+  detail::loop_scope scope(s->loop);
+  return fetchmany_co(s, -1, "fetchall");
+}
+
+future<void> cursor::scroll(long value, scroll_mode mode) {
+  auto s = need(_s);
+  if (s->closed) {
+    return closed_future<void>("scroll");
+  }
+  detail::loop_scope scope(s->loop);
+  return scroll_co(s, value, mode);
+}
+
+future<void> cursor::close() {
+  if (!_s) {
+    return make_ready_future();
+  }
+  detail::loop_scope scope(_s->loop);
+  return start_close(_s);
+}
+
+bool cursor::closed() const noexcept { return !_s || _s->closed; }
+
+int cursor::arraysize() const noexcept { return _s ? _s->opts.arraysize : 1; }
+
+void cursor::arraysize(int n) {
+  auto s = need(_s);
+  if (n < 1) {
+    throw usage_error("cursor::arraysize: must be at least 1");
+  }
+  s->opts.arraysize = n;
+}
+
+int cursor::itersize() const noexcept { return _s ? _s->opts.itersize : 1; }
+
+void cursor::itersize(int n) {
+  auto s = need(_s);
+  if (n < 1) {
+    throw usage_error("cursor::itersize: must be at least 1");
+  }
+  s->opts.itersize = n;
+}
+
+long long cursor::rowcount() const noexcept {
+  return _s ? _s->rowcount : -1;
+}
+
+std::optional<long long> cursor::rownumber() const noexcept {
+  if (!_s || !_s->has_set) {
+    return std::nullopt;
+  }
+  long long start = _s->named ? _s->srv - _s->res.rows() : 0;
+  return start + _s->pos;
+}
+
+std::optional<oid_t> cursor::lastrowid() const noexcept {
+  return _s ? _s->lastrowid : std::nullopt;
+}
+
+namespace {
+const std::optional<std::string> no_text;
+const std::optional<std::vector<column>> no_columns;
+const std::string no_name;
+} // namespace
+
+const std::optional<std::string> &cursor::query() const noexcept {
+  return _s ? _s->query : no_text;
+}
+
+const std::optional<std::string> &cursor::statusmessage() const noexcept {
+  return _s ? _s->status : no_text;
+}
+
+const std::optional<std::vector<column>> &
+cursor::description() const noexcept {
+  return _s ? _s->desc : no_columns;
+}
+
+uvpg::connection &cursor::connection() const {
+  if (!_s || !_s->conn) {
+    throw usage_error("cursor::connection: the object was moved from");
+  }
+  return *_s->conn;
+}
+
+std::chrono::milliseconds cursor::timeout() const noexcept {
+  return _s ? _s->opts.timeout : std::chrono::milliseconds(0);
+}
+
+bool cursor::echo() const noexcept {
+  return _s && _s->conn && _s->conn->echo();
+}
+
+const std::string &cursor::name() const noexcept {
+  return _s ? _s->opts.name : no_name;
+}
+
+bool cursor::scrollable() const noexcept {
+  return _s && _s->named && _s->opts.scrollable;
+}
+
+bool cursor::withhold() const noexcept {
+  return _s && _s->named && _s->opts.withhold;
+}
+
+// ---- internal entry points of the C ABI ----
+
+namespace detail {
+
+namespace {
+
+future<cursor_chunk> fetch_chunk_co(state_ptr s, long long n) {
+  segments segs = co_await fetch_co(s, n, false, "fetch");
+  co_return merge(segs);
+}
+
+} // namespace
+
+future<cursor_chunk> cursor_fetch(cursor &c, long n) {
+  auto s = need(c._s);
+  if (s->closed) {
+    return closed_future<cursor_chunk>("fetch");
+  }
+  loop_scope scope(s->loop);
+  return fetch_chunk_co(s, n);
+}
+
+future<long long> cursor_each(cursor &c,
+                              std::function<int(const result &, int)> fn) {
+  auto s = need(c._s);
+  if (s->closed) {
+    return closed_future<long long>("each");
+  }
+  loop_scope scope(s->loop);
+  return each_co(s, std::move(fn));
+}
+
+int cursor_status(std::exception_ptr e, std::string &msg) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const error &x) {
+    msg = x.what();
+    return x.status();
+  } catch (const usage_error &x) {
+    msg = x.what();
+    return UV_EINVAL;
+  } catch (const std::bad_alloc &) {
+    msg = "out of memory";
+    return UV_ENOMEM;
+  } catch (const std::exception &x) {
+    msg = x.what();
+    return UVPG_EINTERNAL;
+  } catch (...) {
+    msg = "unknown error";
+    return UVPG_EINTERNAL;
+  }
+}
+
+} // namespace detail
+
+} // namespace uvpg
