@@ -99,6 +99,9 @@ void conn_impl::maybe_free() {
     delete w;
   }
   fail_all(UVPG_ECLOSED);
+  if (cancel_pending) {
+    cancel_pending->conn = nullptr; // it finishes on its own
+  }
   delete static_cast<uvpg_conn_s *>(this);
 }
 

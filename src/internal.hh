@@ -165,6 +165,15 @@ struct close_waiter {
   virtual ~close_waiter() = default;
 };
 
+/// A cancel request running on the thread pool.  It may outlive its
+/// connection: the connection clears `conn` when it is freed.
+struct cancel_link {
+  uv_work_t work;
+  PGcancel *cancel;
+  conn_impl *conn;
+  char err[256];
+};
+
 /// A FIFO of operations, linked through op::next.
 struct op_queue {
   op *head = nullptr;
@@ -236,6 +245,9 @@ struct conn_impl {
   void timer_fired();
   void statement_timed_out();
   void cancel_running();
+  /// The cancel request on the thread pool, if any: the queue holds
+  /// until it is done, or the server could cancel the next statement.
+  cancel_link *cancel_pending = nullptr;
 
   // -- I/O (io.cc): one uv_poll_t on PQsocket, one uv_timer_t --
   uv_poll_t *poll = nullptr;

@@ -14,6 +14,10 @@
 
 namespace uvpg::detail {
 
+// How long a cancelled statement may take to end, and a cancel request
+// to be done, before the connection is given up.
+constexpr uint64_t cancel_grace_ms = 5000;
+
 void op_queue::push(op *o) noexcept {
   o->next = nullptr;
   if (tail) {
@@ -62,7 +66,7 @@ void conn_impl::submit(op *o) {
 
 void conn_impl::pump() {
   while (st == state::ready && !inflight && !close_requested &&
-         !queue.empty()) {
+         !cancel_pending && !queue.empty()) {
     if (queue.head->refused) {
       // Rejected before the wire (a placeholder mistake): it fails in its
       // place, after everything queued before it, and from the loop, since
@@ -95,18 +99,18 @@ void conn_impl::pump() {
   }
 }
 
-// The timer bounds the connect, then the running statement.
+// The timer bounds the connect, then the running statement, then the
+// wait for a cancel request to be done.
 void conn_impl::timer_fired() {
   if (on_connect || st == state::resolving || st == state::connecting) {
     connect_timed_out();
   } else if (st == state::ready && inflight) {
     statement_timed_out();
+  } else if (st == state::ready && cancel_pending) {
+    lost("the cancel request did not complete; the connection was closed");
   }
 }
 
-// How long a cancelled statement may take to end before the connection
-// is given up.
-constexpr uint64_t cancel_grace_ms = 5000;
 
 void conn_impl::statement_timed_out() {
   if (inflight->timed_out) {
@@ -125,34 +129,41 @@ void conn_impl::statement_timed_out() {
 
 void conn_impl::cancel_running() {
   // PQcancel opens its own connection and blocks, so it runs on libuv's
-  // thread pool; the request owns its PGcancel and outlives nothing.
+  // thread pool.  Until it is done the queue holds: a cancel that reaches
+  // the backend late would otherwise stop the next statement instead
+  // (asyncpg waits the same way).
   // XXX(uvpg): libpq 17's PQcancelStart/PQcancelPoll would let the loop
   // drive it and bound it with a timer.
-  struct cancel_req {
-    uv_work_t work;
-    PGcancel *cancel;
-    char err[256];
-  };
   PGcancel *cancel = PQgetCancel(pg);
   if (!cancel) {
     return; // the grace timer still bounds the statement
   }
-  auto *r = new cancel_req{{}, cancel, {}};
+  auto *r = new cancel_link{{}, cancel, this, {}};
   int rc = uv_queue_work(
       loop, &r->work,
       [](uv_work_t *w) {
-        auto *r = reinterpret_cast<cancel_req *>(w);
+        auto *r = reinterpret_cast<cancel_link *>(w);
         PQcancel(r->cancel, r->err, sizeof r->err);
       },
       [](uv_work_t *w, int) {
-        auto *r = reinterpret_cast<cancel_req *>(w);
+        auto *r = reinterpret_cast<cancel_link *>(w);
         PQfreeCancel(r->cancel);
+        if (conn_impl *c = r->conn) {
+          loop_scope scope(c->loop);
+          c->cancel_pending = nullptr;
+          if (!c->inflight && c->st == state::ready) {
+            c->disarm_timer(); // the wait for this request is over
+          }
+          c->pump();
+        }
         delete r;
       });
   if (rc < 0) {
     PQfreeCancel(cancel);
     delete r;
+    return;
   }
+  cancel_pending = r;
 }
 
 bool conn_impl::send(op *o) {
@@ -332,6 +343,10 @@ void conn_impl::complete_inflight() {
   int status = res ? status_of(res) : 0;
   if (o->timeout.count() > 0) {
     disarm_timer();
+    if (cancel_pending) {
+      // Bound the wait for the cancel request as the statement was.
+      arm_timer(cancel_grace_ms);
+    }
   }
   if (o->timed_out && status < 0) {
     status = UV_ETIMEDOUT; // cancelled on our request (SQLSTATE 57014)

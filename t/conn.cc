@@ -343,3 +343,24 @@ TEST_CASE("query: a timeout cancels the statement on the server and the "
   o.timeout = std::chrono::seconds(10);
   CHECK(test::wait(&lf.loop, c.query("SELECT 1", {}, o)).value(0, 0) == "1");
 }
+
+TEST_CASE("query: a late cancel request never stops the next statement") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  uvpg::query_options o;
+  o.timeout = std::chrono::milliseconds(20);
+  // Statements that end about when their timeout fires: the cancel
+  // request then reaches the backend after the statement ended.  The next
+  // statement must not be sent before the request is done, or the server
+  // cancels that one instead.
+  int cancelled = 0;
+  for (int round = 0; round < 60; ++round) {
+    INFO("round " << round);
+    auto racing = c.query("SELECT pg_sleep(0.02)", {}, o);
+    auto follower = c.query("SELECT pg_sleep(0.03), 2");
+    REQUIRE(test::run_until(&lf.loop, [&] { return racing.available(); }));
+    cancelled += racing.failed();
+    CHECK(test::wait(&lf.loop, std::move(follower)).value(0, 1) == "2");
+  }
+  MESSAGE(cancelled << " of 60 racing statements were cancelled");
+}
