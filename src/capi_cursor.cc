@@ -24,8 +24,8 @@
 #include "uvpg/cursor.h"
 #include "uvpg/cursor.hh"
 
-struct uvpg_cursor_s {
-  uvpg_conn_t *conn;
+struct uvpg_cursor_s final : uvpg::detail::free_observer {
+  uvpg_conn_t *conn; // null once the connection was freed
   uv_loop_t *loop;
   union {
     uvpg::connection handle; // borrowed: never destroyed
@@ -54,8 +54,20 @@ struct uvpg_cursor_s {
       : conn(c), loop(c->loop) {
     new (&handle) uvpg::connection(c);
     cur.emplace(handle, std::move(o));
+    conn->observe(this);
   }
-  ~uvpg_cursor_s() { cur.reset(); }
+  ~uvpg_cursor_s() {
+    cur.reset();
+    if (conn) {
+      conn->unobserve(this);
+    }
+  }
+  // The connection is going: forget it.  The borrowed handle becomes an
+  // empty one, so the C++ cursor's statements fail with UVPG_ECLOSED.
+  void connection_freed() noexcept override {
+    conn = nullptr;
+    new (&handle) uvpg::connection();
+  }
   uvpg_cursor_s(const uvpg_cursor_s &) = delete;
   uvpg_cursor_s &operator=(const uvpg_cursor_s &) = delete;
 };
@@ -173,8 +185,8 @@ int usable(const uvpg_cursor_t *cur) {
   if (cur->closing) {
     return UV_EINVAL;
   }
-  // A null `conn`: the connection was freed (see the note in the
-  // report on a hook in conn.cc); the cursor can only be closed.
+  // A null `conn`: the connection was freed (connection_freed()); the
+  // cursor can only be closed.
   if (!cur->conn || cur->conn->close_requested) {
     return UVPG_ECLOSED;
   }

@@ -75,6 +75,21 @@ void conn_impl::close(close_waiter *w) {
            });
 }
 
+void conn_impl::observe(free_observer *o) noexcept {
+  o->next_observer = observers;
+  observers = o;
+}
+
+void conn_impl::unobserve(free_observer *o) noexcept {
+  for (free_observer **p = &observers; *p; p = &(*p)->next_observer) {
+    if (*p == o) {
+      *p = o->next_observer;
+      o->next_observer = nullptr;
+      return;
+    }
+  }
+}
+
 void conn_impl::handle_closed() {
   --open_handles;
   maybe_free();
@@ -101,6 +116,11 @@ void conn_impl::maybe_free() {
   fail_all(UVPG_ECLOSED);
   if (cancel_pending) {
     cancel_pending->conn = nullptr; // it finishes on its own
+  }
+  while (free_observer *o = observers) {
+    observers = o->next_observer;
+    o->next_observer = nullptr;
+    o->connection_freed();
   }
   delete static_cast<uvpg_conn_s *>(this);
 }

@@ -256,84 +256,6 @@ bool valid_procname(std::string_view p) {
   }
 }
 
-// The scanner of sql.cc (convert_placeholders), repeated here to find
-// the $n to replace: quoted text, quoted identifiers, dollar quotes and
-// comments hold no placeholder.
-// TODO(cursor): share detail::skip_inert with sql.cc.
-size_t skip_quoted(std::string_view s, size_t i, bool backslashes) {
-  char q = s[i++];
-  while (i < s.size()) {
-    if (backslashes && s[i] == '\\') {
-      i += 2;
-    } else if (s[i] == q) {
-      if (i + 1 < s.size() && s[i + 1] == q) {
-        i += 2;
-      } else {
-        return i + 1;
-      }
-    } else {
-      ++i;
-    }
-  }
-  return s.size();
-}
-
-bool word_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-
-size_t dollar_tag(std::string_view s, size_t i) {
-  size_t j = i + 1;
-  if (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) {
-    return 0;
-  }
-  while (j < s.size() && word_char(s[j]) && s[j] != '$') {
-    ++j;
-  }
-  return j < s.size() && s[j] == '$' ? j - i + 1 : 0;
-}
-
-size_t skip_inert(std::string_view s, size_t i) {
-  char c = s[i];
-  if (c == '\'') {
-    bool esc = i > 0 && (s[i - 1] == 'E' || s[i - 1] == 'e') &&
-               (i < 2 || !word_char(s[i - 2]));
-    return skip_quoted(s, i, esc);
-  }
-  if (c == '"') {
-    return skip_quoted(s, i, false);
-  }
-  if (c == '-' && i + 1 < s.size() && s[i + 1] == '-') {
-    size_t nl = s.find('\n', i);
-    return nl == std::string_view::npos ? s.size() : nl + 1;
-  }
-  if (c == '/' && i + 1 < s.size() && s[i + 1] == '*') {
-    int depth = 0;
-    size_t j = i;
-    while (j + 1 < s.size()) {
-      if (s[j] == '/' && s[j + 1] == '*') {
-        ++depth;
-        j += 2;
-      } else if (s[j] == '*' && s[j + 1] == '/') {
-        j += 2;
-        if (--depth == 0) {
-          return j;
-        }
-      } else {
-        ++j;
-      }
-    }
-    return s.size();
-  }
-  if (c == '$' && (i == 0 || !word_char(s[i - 1]))) {
-    if (size_t n = dollar_tag(s, i)) {
-      size_t end = s.find(s.substr(i, n), i + n);
-      return end == std::string_view::npos ? s.size() : end + n;
-    }
-  }
-  return i;
-}
 
 // ---- literals (mogrify) ----
 
@@ -879,7 +801,7 @@ std::string inline_params(std::string_view sql,
   std::string out;
   out.reserve(sql.size() + 16 * args.size());
   for (size_t i = 0; i < sql.size();) {
-    size_t j = skip_inert(sql, i);
+    size_t j = detail::skip_inert(sql, i);
     if (j != i) {
       out.append(sql.substr(i, j - i));
       i = j;
@@ -887,7 +809,7 @@ std::string inline_params(std::string_view sql,
     }
     if (sql[i] == '$' && i + 1 < sql.size() &&
         std::isdigit(static_cast<unsigned char>(sql[i + 1])) &&
-        (i == 0 || !word_char(sql[i - 1]))) {
+        (i == 0 || !detail::ident_char(sql[i - 1]))) {
       size_t k = i + 1;
       unsigned long n = 0;
       while (k < sql.size() &&

@@ -101,6 +101,13 @@ void release(type_context *c) noexcept;
 
 // ---- sql.cc: placeholder conversion ----
 
+/// Index just past the quoted text, quoted identifier, dollar-quoted
+/// body or comment that starts at `i` in `sql`, or `i` when none does:
+/// the places where `%` or `$1` is data, not a placeholder.
+size_t skip_inert(std::string_view sql, size_t i);
+/// True for a character that continues an SQL identifier.
+bool ident_char(char c);
+
 /// Rewrites `%s` and `%(name)s` to `$n`, `%%` to `%`, skipping quoted
 /// text, quoted identifiers, dollar quotes and comments.  `names`, when
 /// given, receives the name bound to each `$n` in order; `count` the
@@ -163,6 +170,17 @@ struct connect_waiter {
 struct close_waiter {
   virtual void done(conn_impl *c) noexcept = 0;
   virtual ~close_waiter() = default;
+};
+
+/// Something that holds a connection's address without owning it (a C
+/// cursor) and must forget it when the connection is freed.
+struct free_observer {
+  free_observer *next_observer = nullptr;
+  /// Called once, just before the connection's memory goes.
+  virtual void connection_freed() noexcept = 0;
+
+protected:
+  ~free_observer() = default;
 };
 
 /// A cancel request running on the thread pool.  It may outlive its
@@ -288,6 +306,9 @@ struct conn_impl {
   close_waiter *on_close = nullptr;
   bool close_requested = false;
   void close(close_waiter *w);
+  free_observer *observers = nullptr;
+  void observe(free_observer *o) noexcept;
+  void unobserve(free_observer *o) noexcept;
   void handle_closed();
   void maybe_free();
   void set_error(std::string msg, std::string sqlstate = {});

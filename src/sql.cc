@@ -11,6 +11,12 @@
 #include "internal.hh"
 
 namespace uvpg::detail {
+
+bool ident_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
+         static_cast<unsigned char>(c) >= 0x80;
+}
+
 namespace {
 
 // Index just past the quoted run that starts at i (a ' or ").
@@ -32,11 +38,6 @@ size_t skip_quoted(std::string_view s, size_t i, bool backslashes) {
   return s.size();
 }
 
-bool ident_char(char c) {
-  return std::isalnum(static_cast<unsigned char>(c)) || c == '_' ||
-         static_cast<unsigned char>(c) >= 0x80;
-}
-
 // At a $: the length of a dollar-quote tag ($tag$ or $$), 0 if none.
 size_t dollar_tag(std::string_view s, size_t i) {
   size_t j = i + 1;
@@ -49,8 +50,8 @@ size_t dollar_tag(std::string_view s, size_t i) {
   return j < s.size() && s[j] == '$' ? j - i + 1 : 0;
 }
 
-// Index just past the quoted, commented or dollar-quoted run at i, or i
-// itself when none starts there.
+} // namespace
+
 size_t skip_inert(std::string_view s, size_t i) {
   char c = s[i];
   if (c == '\'') {
@@ -91,8 +92,6 @@ size_t skip_inert(std::string_view s, size_t i) {
   }
   return i;
 }
-
-} // namespace
 
 std::optional<std::string> convert_placeholders(
     std::string_view sql, bool with_params, std::vector<std::string> *names,

@@ -551,6 +551,32 @@ static void test_connection_closes_first(void) {
   CHECK_EQ(uv_loop_close(&loop), 0);
 }
 
+static void test_cursor_outlives_connection(void) {
+  uv_loop_t loop;
+  open_conn(&loop);
+  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
+                               (void *)1),
+           0);
+  run_until(&loop, &st.calls, 1);
+  /* The connection goes first and its memory with it; the cursor knows,
+   * and every later call fails cleanly instead of touching freed memory
+   * (run under ASan and valgrind by the test command). */
+  uvpg_conn_close(st.conn, on_conn_close, NULL);
+  run_until(&loop, &st.conn_close_calls, 1);
+  uv_run(&loop, UV_RUN_NOWAIT);
+  CHECK(uvpg_cursor_get_conn(st.cur) == NULL);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 2", 0, NULL, on_done,
+                               (void *)2),
+           UVPG_ECLOSED);
+  CHECK_EQ(uvpg_cursor_fetch(st.cur, 1, on_fetch, (void *)3), UVPG_ECLOSED);
+  close_cursor(st.cur);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(st.calls, 1);
+  CHECK_EQ(st.cursor_close_calls, 1);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 static void test_bad_arguments(void) {
   uv_loop_t loop;
   uvpg_cursor_opts_t o;
@@ -603,6 +629,8 @@ int main(void) {
        test_close_from_callback},
       {"uvpg_conn_close first: the cursor still closes cleanly",
        test_connection_closes_first},
+      {"uvpg_cursor_*: a cursor outliving its connection fails cleanly",
+       test_cursor_outlives_connection},
       {"bad arguments: sync errors without callbacks", test_bad_arguments},
   };
   size_t i, n = sizeof cases / sizeof cases[0];
