@@ -31,7 +31,7 @@ row() { rows+=("$(printf "$fmt" "$@")"); }
 # Sum the "[doctest] test cases:" (or "[capi] ...") summaries of a log: prints "LINES PASSED FAILED SKIPPED".
 doctest_counts() {
     sed 's/\x1b\[[0-9;]*m//g' "$1" 2>/dev/null | awk -F'|' '
-        /^\[[a-z]+\] test cases:/ {
+        /^\[[a-z-]+\] test cases:/ {
             n++
             for (i = 2; i <= NF; i++) {
                 v = $i; gsub(/[^0-9]/, "", v)
