@@ -157,6 +157,19 @@ UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
                                                 int field);
 UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res);
 
+/* See uvpg_conn_register_type(3). */
+typedef int (*uvpg_decode_cb)(const char *value, int len, int binary,
+                              unsigned int type_oid, void *out, void *data);
+typedef void (*uvpg_register_cb)(uvpg_conn_t *conn, int status,
+                                 unsigned int type_oid, void *data);
+UVPG_EXTERN int uvpg_conn_register_type(uvpg_conn_t *conn,
+                                        const char *type_name,
+                                        uvpg_decode_cb decode,
+                                        void *decode_data,
+                                        uvpg_register_cb cb, void *data);
+UVPG_EXTERN int uvpg_result_get_custom(const uvpg_result_t *res, int row,
+                                       int col, void *out);
+
 /* See uvpg_result_get_int64(3). */
 UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
                                      int col, int *out);

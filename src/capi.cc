@@ -363,6 +363,51 @@ UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) {
   PQclear(reinterpret_cast<PGresult *>(res));
 }
 
+UVPG_EXTERN int uvpg_conn_register_type(uvpg_conn_t *conn,
+                                        const char *type_name,
+                                        uvpg_decode_cb decode,
+                                        void *decode_data,
+                                        uvpg_register_cb cb, void *data) {
+  if (!conn || !type_name || !decode) {
+    return UV_EINVAL;
+  }
+  try {
+    conn->register_type(type_name, decode, decode_data,
+                        [conn, cb, data](int status, uvpg::oid_t oid) {
+                          if (cb) {
+                            cb(conn, status, oid, data);
+                          }
+                        });
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return UV_ENOMEM;
+  }
+}
+
+UVPG_EXTERN int uvpg_result_get_custom(const uvpg_result_t *res, int row,
+                                       int col, void *out) {
+  if (!in_range(res, row, col)) {
+    return UV_EINVAL;
+  }
+  const PGresult *pg = pgres(res);
+  if (PQgetisnull(pg, row, col)) {
+    return 1;
+  }
+  const uvpg::detail::type_context *ctx = uvpg::detail::context_of(pg);
+  if (!ctx) {
+    return UVPG_ENOCODEC;
+  }
+  auto it = ctx->registry.find(PQftype(pg, col));
+  if (it == ctx->registry.end() || !it->second.decode) {
+    return UVPG_ENOCODEC;
+  }
+  int rc = it->second.decode(PQgetvalue(pg, row, col),
+                             PQgetlength(pg, row, col),
+                             PQfformat(pg, col) == 1, PQftype(pg, col), out,
+                             it->second.decode_data);
+  return rc > 0 ? 0 : rc;
+}
+
 UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
                                      int col, int *out) {
   return get_typed<bool>(res, row, col, out);

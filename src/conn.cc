@@ -8,6 +8,8 @@
 // touching libpq.  Operations still pending complete with UV_ECANCELED,
 // from the loop, just before the close callback.
 #include <cstdio>
+#include <cstdlib>
+#include <memory>
 
 #include "internal.hh"
 
@@ -73,6 +75,43 @@ void conn_impl::close(close_waiter *w) {
            [](uv_handle_t *h) {
              static_cast<conn_impl *>(h->data)->handle_closed();
            });
+}
+
+void conn_impl::register_type(std::string name, uvpg_decode_cb decode,
+                              void *decode_data,
+                              std::function<void(int, oid_t)> done) {
+  struct lookup final : op {
+    std::string type_name;
+    uvpg_decode_cb decode = nullptr;
+    void *decode_data = nullptr;
+    std::function<void(int, oid_t)> done;
+    void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+      oid_t oid = 0;
+      if (status >= 0 && res && PQntuples(res) == 1 &&
+          !PQgetisnull(res, 0, 0)) {
+        oid = static_cast<oid_t>(std::strtoul(PQgetvalue(res, 0, 0),
+                                              nullptr, 10));
+        c->types->registry[oid] = {type_name, decode, decode_data};
+      } else if (status >= 0) {
+        status = UV_ENOENT;
+        c->set_error("type \"" + type_name + "\" does not exist");
+      }
+      PQclear(res);
+      done(status, oid);
+    }
+  };
+  auto *o = new lookup;
+  o->internal = true;
+  o->simple = false;
+  o->sql = "SELECT to_regtype($1)::oid";
+  encoded v;
+  v.bytes = name;
+  o->values.push_back(std::move(v));
+  o->type_name = std::move(name);
+  o->decode = decode;
+  o->decode_data = decode_data;
+  o->done = std::move(done);
+  submit(o);
 }
 
 void conn_impl::observe(free_observer *o) noexcept {
@@ -277,6 +316,28 @@ future<result> connection::query(std::string_view sql,
     return fail_query(UVPG_EPARAM, err);
   }
   return query(*text, std::move(values));
+}
+
+future<oid_t> connection::register_type(std::string_view type_name) {
+  if (!_impl) {
+    return make_exception_future<oid_t>(
+        error(UVPG_ECLOSED, "register_type on a closed connection"));
+  }
+  detail::loop_scope scope(_impl->loop);
+  promise<oid_t> p(_impl->loop);
+  auto f = p.get_future();
+  conn_impl *c = _impl;
+  _impl->register_type(
+      std::string(type_name), nullptr, nullptr,
+      [c, p = std::make_shared<promise<oid_t>>(std::move(p))](
+          int status, oid_t oid) {
+        if (status < 0) {
+          p->set_exception(detail::make_error(c, status, nullptr));
+        } else {
+          p->set_value(oid);
+        }
+      });
+  return f;
 }
 
 future<void> connection::close() {

@@ -366,6 +366,11 @@ void conn_impl::connected() {
   }
   PQsetErrorVerbosity(pg, PQERRORS_DEFAULT);
   PQsetNoticeReceiver(pg, notice_receiver, this);
+  if (!attach_context(pg, types)) {
+    lost("cannot register the libpq event procedure");
+    finish_connect(UVPG_EINTERNAL);
+    return;
+  }
   if (PQsetnonblocking(pg, 1) != 0) {
     lost(PQerrorMessage(pg));
     finish_connect(UVPG_ECONNBAD);

@@ -5,8 +5,10 @@
 #include "config.h"
 
 #include <chrono>
+#include <functional>
 #include <cstdint>
 #include <optional>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -79,6 +81,14 @@ struct type_context {
   bool enable_uuid = true;
   oid_t hstore = 0;       // the hstore extension's type, 0 when absent
   oid_t hstore_array = 0;
+  // Types registered by the program (register_type), by OID: the name,
+  // and for C the decoder uvpg_result_get_custom() calls.
+  struct registered {
+    std::string name;
+    uvpg_decode_cb decode = nullptr;
+    void *decode_data = nullptr;
+  };
+  std::unordered_map<oid_t, registered> registry;
   // src/types/json.cc: the connection's simdjson::dom::parser, made on
   // the first json value read from its results and reused for the next
   // ones (its buffers are kept: one parser per connection, not per row).
@@ -98,6 +108,12 @@ struct type_context {
 };
 void retain(type_context *c) noexcept;
 void release(type_context *c) noexcept;
+
+/// The type context a libpq result of this engine carries (attached by
+/// the libpq event procedure registered at connect), or null.
+type_context *context_of(const PGresult *res) noexcept;
+/// Attaches `ctx` to every result `pg` makes from now on.
+bool attach_context(PGconn *pg, type_context *ctx) noexcept;
 
 // ---- sql.cc: placeholder conversion ----
 
@@ -306,6 +322,12 @@ struct conn_impl {
   close_waiter *on_close = nullptr;
   bool close_requested = false;
   void close(close_waiter *w);
+  /// Looks `name` up (to_regtype, so search_path applies) and records it
+  /// in the registry; `done(status, oid)` runs from the loop: 0, or
+  /// UV_ENOENT when there is no such type, or the query's error.
+  void register_type(std::string name, uvpg_decode_cb decode,
+                     void *decode_data,
+                     std::function<void(int, oid_t)> done);
   free_observer *observers = nullptr;
   void observe(free_observer *o) noexcept;
   void unobserve(free_observer *o) noexcept;

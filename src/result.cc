@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <stdexcept>
 
+#include <libpq-events.h>
+
 #include "internal.hh"
 
 namespace uvpg {
@@ -44,7 +46,65 @@ void release(type_context *c) noexcept {
   }
 }
 
+namespace {
+
+// libpq's event procedure: every result the connection makes carries a
+// reference to the connection's type context, so a C result (a bare
+// PGresult) still knows its connection's registered types.
+int on_pq_event(PGEventId id, void *info, void *pass) {
+  switch (id) {
+  case PGEVT_RESULTCREATE: {
+    auto *e = static_cast<PGEventResultCreate *>(info);
+    auto *ctx = static_cast<type_context *>(pass);
+    retain(ctx);
+    PQresultSetInstanceData(e->result, on_pq_event, ctx);
+    break;
+  }
+  case PGEVT_RESULTCOPY: {
+    auto *e = static_cast<PGEventResultCopy *>(info);
+    if (auto *ctx = static_cast<type_context *>(
+            PQresultInstanceData(e->src, on_pq_event))) {
+      retain(ctx);
+      PQresultSetInstanceData(e->dest, on_pq_event, ctx);
+    }
+    break;
+  }
+  case PGEVT_RESULTDESTROY: {
+    auto *e = static_cast<PGEventResultDestroy *>(info);
+    release(static_cast<type_context *>(
+        PQresultInstanceData(e->result, on_pq_event)));
+    break;
+  }
+  default:
+    break;
+  }
+  return 1;
+}
+
+} // namespace
+
+type_context *context_of(const PGresult *res) noexcept {
+  return res ? static_cast<type_context *>(
+                   PQresultInstanceData(res, on_pq_event))
+             : nullptr;
+}
+
+bool attach_context(PGconn *pg, type_context *ctx) noexcept {
+  return PQregisterEventProc(pg, on_pq_event, "uvpg types", ctx) != 0;
+}
+
 } // namespace detail
+
+oid_t oid_of(const field &f, std::string_view type_name) noexcept {
+  if (const detail::type_context *ctx = f.context()) {
+    for (const auto &[oid, entry] : ctx->registry) {
+      if (entry.name == type_name) {
+        return oid;
+      }
+    }
+  }
+  return 0;
+}
 
 result::result(pg_result *res, const detail::type_context *ctx) {
   if (!res) {

@@ -395,6 +395,92 @@ static void test_typed_getters(void) {
   finish(&loop);
 }
 
+/* A decoder of the user's own type: the label of an enum as its
+ * position, so 'happy' reads as 2. */
+static int decode_mood(const char *value, int len, int binary,
+                       unsigned int type_oid, void *out, void *data) {
+  static const char *const labels[] = {"sad", "ok", "happy"};
+  int i;
+  (void)binary;
+  (void)type_oid;
+  CHECK(data == &st);
+  for (i = 0; i < 3; i++) {
+    if ((int)strlen(labels[i]) == len && memcmp(labels[i], value, len) == 0) {
+      *(int *)out = i;
+      return 0;
+    }
+  }
+  return UVPG_EDATA;
+}
+
+static unsigned int registered_oid;
+
+static void on_registered(uvpg_conn_t *conn, int status,
+                          unsigned int type_oid, void *data) {
+  (void)conn;
+  st.statuses[st.query_calls++] = status;
+  if ((size_t)data == 1) {
+    registered_oid = type_oid;
+  }
+}
+
+static void custom_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                      void *data) {
+  int mood = -1;
+  (void)conn;
+  (void)data;
+  st.query_calls++;
+  CHECK_EQ(status, 0);
+  CHECK_EQ(uvpg_result_ftype(res, 0), registered_oid);
+  CHECK_EQ(uvpg_result_get_custom(res, 0, 0, &mood), 0);
+  CHECK_EQ(mood, 2);
+  mood = -1;
+  CHECK_EQ(uvpg_result_get_custom(res, 1, 0, &mood), 0);
+  CHECK_EQ(mood, 0);
+  CHECK_EQ(uvpg_result_get_custom(res, 2, 0, &mood), 1); /* NULL */
+  CHECK_EQ(uvpg_result_get_custom(res, 0, 1, &mood), UVPG_ENOCODEC);
+  CHECK_EQ(uvpg_result_get_custom(res, 9, 0, &mood), UV_EINVAL);
+  uvpg_result_free(res);
+}
+
+static void test_register_type(void) {
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_register_type(st.conn, "uvpg_mood", NULL, NULL,
+                                   on_registered, NULL),
+           UV_EINVAL);
+  /* A type of this session only (pg_temp); queued before its lookup. */
+  CHECK_EQ(uvpg_conn_query(st.conn,
+                           "CREATE TYPE pg_temp.uvpg_mood AS ENUM "
+                           "('sad', 'ok', 'happy')",
+                           0, NULL, on_query, NULL),
+           0);
+  CHECK_EQ(uvpg_conn_register_type(st.conn, "uvpg_mood", decode_mood, &st,
+                                   on_registered, (void *)1),
+           0);
+  CHECK_EQ(uvpg_conn_register_type(st.conn, "no_such_type", decode_mood,
+                                   &st, on_registered, (void *)2),
+           0);
+  while (st.query_calls < 3 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK(registered_oid >= 16384);
+  CHECK_EQ(st.statuses[2], UV_ENOENT);
+  CHECK(strstr(uvpg_conn_error_message(st.conn), "no_such_type") != NULL);
+  CHECK_EQ(uvpg_conn_query(st.conn,
+                           "SELECT m, 1 FROM (VALUES ('happy'::uvpg_mood), "
+                           "('sad'), (NULL)) v(m)",
+                           0, NULL, custom_cb, NULL),
+           0);
+  while (st.query_calls < 4 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.query_calls, 4);
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
 static void test_strerror(void) {
   CHECK_STR(uvpg_err_name(UVPG_ESERVER), "UVPG_ESERVER");
   CHECK_STR(uvpg_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
@@ -426,6 +512,8 @@ int main(void) {
        test_malformed_conninfo},
       {"uvpg_result_get_*: typed values, NULL, wrong types",
        test_typed_getters},
+      {"uvpg_conn_register_type/uvpg_result_get_custom: a C typecaster",
+       test_register_type},
       {"uvpg_strerror/uvpg_err_name/uvpg_version", test_strerror},
   };
   size_t i, n = sizeof cases / sizeof cases[0];

@@ -247,3 +247,59 @@ TEST_CASE_FIXTURE(fixture, "codec: json and jsonb read as strings in both "
     CHECK(t[0].get<std::string>(0) == "{\"a\":1}");
   }
 }
+
+namespace {
+
+// A program's own type: an enum, read only from the column type the
+// connection registered under its name.
+enum class mood { sad, ok, happy };
+
+} // namespace
+
+template <> struct uvpg::codec<mood> {
+  static mood decode(const uvpg::field &f) {
+    if (f.type() == 0 || f.type() != uvpg::oid_of(f, "uvpg_mood2")) {
+      uvpg::detail::wrong_type(f, "mood wants the registered uvpg_mood2");
+    }
+    std::string_view v = f.raw();
+    if (v == "sad") {
+      return mood::sad;
+    }
+    if (v == "ok") {
+      return mood::ok;
+    }
+    if (v == "happy") {
+      return mood::happy;
+    }
+    uvpg::detail::malformed(f, "mood");
+  }
+  static void encode(const mood &m, uvpg::encoded &out) {
+    static const char *const labels[] = {"sad", "ok", "happy"};
+    out.bytes = labels[static_cast<int>(m)];
+  }
+};
+
+TEST_CASE_FIXTURE(fixture, "register_type: a typecaster of the program's "
+                           "own type finds its OID") {
+  test::wait(&loop, conn.execute("CREATE TYPE pg_temp.uvpg_mood2 AS ENUM "
+                                 "('sad', 'ok', 'happy')"));
+  // Before registration the codec refuses the column.
+  auto before = test::wait(&loop, conn.query("SELECT 'ok'::uvpg_mood2"));
+  CHECK_THROWS_AS(before[0].get<mood>(0), uvpg::data_error);
+  uvpg::oid_t oid = test::wait(&loop, conn.register_type("uvpg_mood2"));
+  CHECK(oid >= 16384);
+  auto r = test::wait(&loop, conn.query("SELECT $1::uvpg_mood2, "
+                                        "'happy'::uvpg_mood2",
+                                        mood::sad));
+  CHECK(r.column_type(0) == oid);
+  CHECK(r[0].get<mood>(0) == mood::sad);
+  CHECK(r[0].get<mood>(1) == mood::happy);
+  // Earlier results know the registration too: it is the connection's.
+  CHECK(before[0].get<mood>(0) == mood::ok);
+  try {
+    test::wait(&loop, conn.register_type("no_such_type"));
+    FAIL("registered a type that does not exist");
+  } catch (const uvpg::error &e) {
+    CHECK(e.status() == UV_ENOENT);
+  }
+}

@@ -162,6 +162,11 @@ public:
         [](result r) { return std::string(r.command_status()); });
   }
 
+  /// Looks up a type by name (a user-defined type, an extension's) and
+  /// registers it on this connection, so typecasters find its OID with
+  /// uvpg::oid_of(field, name).  Fails with UV_ENOENT for no such type.
+  future<oid_t> register_type(std::string_view type_name);
+
   /// Closes at once: pending operations fail with UV_ECANCELED, then the
   /// returned future resolves when every handle is closed.
   future<void> close();

@@ -171,6 +171,12 @@ template <class T> T field::as() const {
   }
 }
 
+/// The OID that a type registered on the field's connection
+/// (connection::register_type) has there, 0 when it was not registered.
+/// A typecaster of a user-defined type checks field::type() against it.
+UVPG_CXX_EXTERN oid_t oid_of(const field &f,
+                             std::string_view type_name) noexcept;
+
 /// Encodes a C++ value as a parameter (std::nullopt and nullptr: NULL).
 template <class T> encoded encode(const T &v) {
   encoded out;
