@@ -269,6 +269,19 @@ future<result> connection::query(std::string_view sql, params args,
           " parameters were given";
     text.reset();
   }
+  for (size_t i = 0; text && i < args.size(); ++i) {
+    // libpq sends text parameters up to their first NUL: the server
+    // would get a shorter value than the program gave.  (PostgreSQL
+    // text cannot hold NUL; bytea can, and goes in binary form.)
+    const encoded &a = args[i];
+    if (!a.null && !a.binary &&
+        a.bytes.find('\0') != std::string::npos) {
+      err = "parameter $" + std::to_string(i + 1) +
+            " holds a NUL byte, which a text value cannot; send bytes as "
+            "uvpg::bytea";
+      text.reset();
+    }
+  }
   if (!text) {
     _impl->set_error(err);
     return fail_query(UVPG_EPARAM, err);

@@ -696,8 +696,13 @@ std::string binary_text(oid_t type, std::string_view b) {
     int32_t months = load_be<int32_t>(b.data() + 12);
     unsigned long long a = us < 0 ? 0ULL - static_cast<unsigned long long>(us)
                                   : static_cast<unsigned long long>(us);
-    return std::to_string(months) + " mons " + std::to_string(days) +
-           " days " + (us < 0 ? "-" : "") + clock_text(a);
+    // A sign on every field: under IntervalStyle sql_standard a leading
+    // '-' would otherwise apply to the unsigned fields after it.
+    auto signed_text = [](long long v) {
+      return (v < 0 ? "" : "+") + std::to_string(v);
+    };
+    return signed_text(months) + " mons " + signed_text(days) + " days " +
+           (us < 0 ? "-" : "+") + clock_text(a);
   }
   case oids::inet:
   case oids::cidr: {
@@ -738,6 +743,10 @@ void append_literal(std::string &out, const encoded &e, bool scs) {
     return;
   }
   std::string text = e.binary ? binary_text(e.type, e.bytes) : e.bytes;
+  if (text.find('\0') != std::string::npos) {
+    throw data_error("mogrify: a parameter holds a NUL byte, which SQL "
+                     "text cannot hold");
+  }
   const char *name = type_name(e.type);
   switch (e.type) {
   case oids::boolean:
@@ -754,9 +763,6 @@ void append_literal(std::string &out, const encoded &e, bool scs) {
   case oids::int4:
   case oids::int8:
   case oids::oid:
-  case oids::float4:
-  case oids::float8:
-  case oids::numeric:
     if (plain_number(text)) {
       // (-1): `1-%s` must not become the comment `1--1`, and `::int8`
       // after it must apply to the negative number, not to 1 (the
@@ -766,9 +772,19 @@ void append_literal(std::string &out, const encoded &e, bool scs) {
       } else {
         out += text;
       }
+      // A bare number is an int4 to the server: name any other type, or
+      // `%s * 1000000000` would overflow where the parameter did not.
+      if (e.type != oids::int4) {
+        out += "::";
+        out += name;
+      }
       return;
     }
     break;
+  // float4, float8 and numeric take the quoted path with their cast
+  // below: a bare 3 would be an integer (3 / 2 = 1), 1e20 a numeric and
+  // -0 a plain 0 (found in review).
+
   case oids::bytea:
     if (scs) {
       out += '\'';
@@ -1332,9 +1348,11 @@ future<void> scroll_co(state_ptr s, long value, scroll_mode mode) {
   long long rows = s->res.rows();
   long long start = s->named ? s->srv - rows : 0; // index of res's row 0
   long long here = start + s->pos;
-  long long target = mode == scroll_mode::absolute
-                         ? static_cast<long long>(value)
-                         : here + static_cast<long long>(value);
+  long long target = static_cast<long long>(value);
+  if (mode != scroll_mode::absolute &&
+      __builtin_add_overflow(here, static_cast<long long>(value), &target)) {
+    target = -1; // far out of range either way
+  }
   long long known = s->named ? s->total : rows;
   if (target < 0 || (known >= 0 && target >= known)) {
     throw out_of_range(target, known);

@@ -44,8 +44,12 @@
 /// and are committed with it.  Inside a transaction the program opened
 /// (`BEGIN` first), the cursor leaves the transaction alone and lives
 /// until its end; so does a second named cursor declared while the
-/// first one's transaction is open (it ends when the first is closed).
-/// A `WITH HOLD` cursor needs no transaction and survives `COMMIT`.  The cursor learns the transaction state when its
+/// first one's transaction is open: it ends when the first one commits,
+/// which a NO SCROLL first cursor does as soon as its last row is read.
+/// Open several cursors in a transaction of your own (or WITH HOLD) to
+/// control when they end.  A `WITH HOLD` cursor needs no transaction
+/// and survives `COMMIT`.  The cursor learns the transaction state when
+/// its
 /// `DECLARE` is about to run, even when other queries are queued ahead
 /// of it (it then asks with an empty statement that costs one round
 /// trip).
@@ -220,15 +224,19 @@ public:
                                 named_params args);
 
   /// The statement execute(sql, args) would run, with each parameter
-  /// written into it as an SQL literal: NULL, numbers and booleans bare
-  /// (by the parameter's type; a negative number gets a leading space so
-  /// that `1-%s` cannot become a comment), text as a standard string
+  /// written into it as an SQL literal that means the same: NULL and
+  /// booleans bare, integers bare with their type when it is not int4
+  /// (`5::int8`; a negative one in parentheses, so that `1-%s` cannot
+  /// become a comment), float and numeric values quoted with their type
+  /// (`'3'::float8`, never a bare 3 that would divide as an integer),
+  /// text as a standard string
   /// constant ('it''s', or E'a\\b' when it holds a backslash), bytea as
   /// '\x0102'::bytea, values of other known types as
   /// 'text form'::typename (binary parameters such as uuid, dates and
   /// inet are converted to their text form).  Never touches the network.
   /// \throws uvpg::error (UVPG_EPARAM) for placeholder mistakes,
-  ///         data_error for a binary parameter of a type it cannot show,
+  ///         data_error for a binary parameter of a type it cannot show
+  ///         or a value holding a NUL byte,
   ///         usage_error on a moved-from cursor.
   std::string mogrify(std::string_view sql, const params &args = {}) const;
   /// As mogrify(sql, args) for `%(name)s` placeholders.
