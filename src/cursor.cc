@@ -30,6 +30,7 @@
 #include <deque>
 #include <limits>
 
+#include "types/wire.hh"
 #include "internal.hh"
 #include "uvpg/cursor.hh"
 
@@ -378,15 +379,6 @@ bool plain_number(std::string_view s) {
     }
   }
   return i == s.size();
-}
-
-template <class T> T load_be(const char *p) {
-  using U = std::make_unsigned_t<T>;
-  U v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) {
-    v = static_cast<U>(v << 8 | static_cast<unsigned char>(p[i]));
-  }
-  return static_cast<T>(v);
 }
 
 [[noreturn]] void cannot_show(oid_t type, const char *why) {

@@ -20,6 +20,7 @@
 #include <cstring>
 #include <strings.h>
 
+#include "wire.hh"
 #include "../internal.hh"
 #include "uvpg/types/array.hh"
 
@@ -107,21 +108,6 @@ bool is_space(char c) noexcept {
            (f.raw().size() > 64 ? "...\"" : "\"");
   }
   throw data_error(msg);
-}
-
-int32_t load_int32(const char *p) noexcept {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) {
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  }
-  return static_cast<int32_t>(v);
-}
-
-void store_int32(std::string &out, int32_t v) {
-  auto u = static_cast<uint32_t>(v);
-  char b[4] = {static_cast<char>(u >> 24), static_cast<char>(u >> 16),
-               static_cast<char>(u >> 8), static_cast<char>(u)};
-  out.append(b, 4);
 }
 
 // The text form, parsed as array_in does.  Invariants: `pos` <= size;
@@ -357,9 +343,9 @@ void parse_binary(const field &f, parsed_array &out) {
   if (s.size() < 12) {
     bad_array(f, "shorter than its header");
   }
-  int32_t ndim = load_int32(s.data());
-  int32_t flags = load_int32(s.data() + 4);
-  out.element_type = static_cast<oid_t>(load_int32(s.data() + 8));
+  int32_t ndim = load_be<int32_t>(s.data());
+  int32_t flags = load_be<int32_t>(s.data() + 4);
+  out.element_type = static_cast<oid_t>(load_be<int32_t>(s.data() + 8));
   size_t pos = 12;
   if (ndim < 0 || ndim > array_max_dims) {
     bad_array(f, "a bad number of dimensions");
@@ -372,8 +358,8 @@ void parse_binary(const field &f, parsed_array &out) {
   }
   bool zero = false;
   for (int d = 0; d < ndim; ++d) {
-    out.dims[d] = load_int32(s.data() + pos);
-    out.lower[d] = load_int32(s.data() + pos + 4);
+    out.dims[d] = load_be<int32_t>(s.data() + pos);
+    out.lower[d] = load_be<int32_t>(s.data() + pos + 4);
     pos += 8;
     if (out.dims[d] < 0 ||
         static_cast<long long>(out.lower[d]) + out.dims[d] - 1 > INT_MAX) {
@@ -402,7 +388,7 @@ void parse_binary(const field &f, parsed_array &out) {
     if (s.size() - pos < 4) {
       bad_array(f, "truncated");
     }
-    int32_t len = load_int32(s.data() + pos);
+    int32_t len = load_be<int32_t>(s.data() + pos);
     pos += 4;
     if (len == -1) {
       out.items.push_back({pos, 0, true});
@@ -541,22 +527,22 @@ void array_writer::finish(const std::vector<int> &dims,
     for (const encoded &e : _items) {
       has_null = has_null || e.null;
     }
-    store_int32(out.bytes, ndim);
-    store_int32(out.bytes, has_null ? 1 : 0);
-    store_int32(out.bytes, static_cast<int32_t>(type));
+    store_be<int32_t>(out.bytes, ndim);
+    store_be<int32_t>(out.bytes, has_null ? 1 : 0);
+    store_be<int32_t>(out.bytes, static_cast<int32_t>(type));
     for (int d = 0; d < ndim; ++d) {
-      store_int32(out.bytes, dims[d]);
-      store_int32(out.bytes, lower[d]);
+      store_be<int32_t>(out.bytes, dims[d]);
+      store_be<int32_t>(out.bytes, lower[d]);
     }
     for (const encoded &e : _items) {
       if (e.null) {
-        store_int32(out.bytes, -1);
+        store_be<int32_t>(out.bytes, -1);
         continue;
       }
       if (e.bytes.size() > static_cast<size_t>(INT32_MAX)) {
         throw data_error("array parameter: an element over 2 GB");
       }
-      store_int32(out.bytes, static_cast<int32_t>(e.bytes.size()));
+      store_be<int32_t>(out.bytes, static_cast<int32_t>(e.bytes.size()));
       out.bytes += e.bytes;
     }
     return;

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 
+#include "wire.hh"
 #include "uvpg/types/core.hh"
 
 namespace uvpg {
@@ -34,15 +35,6 @@ void malformed(const field &f, const char *type) {
 namespace {
 
 // Big-endian integer of N bytes from the wire.
-template <class T> T load_be(const char *p) {
-  using U = std::make_unsigned_t<T>;
-  U v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) {
-    v = static_cast<U>((v << 8) | static_cast<unsigned char>(p[i]));
-  }
-  return static_cast<T>(v);
-}
-
 // An integer of any integer column, range-checked into T.
 template <class T> T read_integer(const field &f, const char *wants) {
   std::string_view raw = f.raw();
@@ -156,19 +148,6 @@ bool texty(oid_t t) {
   default:
     return false;
   }
-}
-
-int hex_digit(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
 }
 
 } // namespace
@@ -315,7 +294,7 @@ bytea codec<bytea>::decode(const field &f) {
     }
     out.reserve((raw.size() - 2) / 2);
     for (size_t i = 2; i < raw.size(); i += 2) {
-      int hi = hex_digit(raw[i]), lo = hex_digit(raw[i + 1]);
+      int hi = hex_value(raw[i]), lo = hex_value(raw[i + 1]);
       if (hi < 0 || lo < 0) {
         detail::malformed(f, "bytea");
       }

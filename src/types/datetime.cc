@@ -20,6 +20,7 @@
 #include <optional>
 #include <string_view>
 
+#include "wire.hh"
 #include "uvpg/types/datetime.hh"
 
 namespace uvpg {
@@ -104,23 +105,6 @@ int64_t floor_div(int64_t a, int64_t b) {
 }
 
 // ---- big-endian wire integers
-
-template <class T> T load_be(const char *p) {
-  using U = std::make_unsigned_t<T>;
-  U v = 0;
-  for (size_t i = 0; i < sizeof(T); ++i) {
-    v = static_cast<U>((v << 8) | static_cast<unsigned char>(p[i]));
-  }
-  return static_cast<T>(v);
-}
-
-template <class T> void store_be(std::string &out, T v) {
-  using U = std::make_unsigned_t<T>;
-  auto u = static_cast<U>(v);
-  for (size_t i = sizeof(T); i-- > 0;) {
-    out.push_back(static_cast<char>((u >> (8 * i)) & 0xff));
-  }
-}
 
 // ---- text output
 

@@ -13,6 +13,7 @@
 #include <cstring>
 #include <strings.h>
 
+#include "wire.hh"
 #include "../internal.hh"
 #include "uvpg/types/hstore.hh"
 
@@ -141,20 +142,12 @@ private:
   size_t _pos = 0;
 };
 
-int32_t load_int32(const char *p) noexcept {
-  uint32_t v = 0;
-  for (int i = 0; i < 4; ++i) {
-    v = (v << 8) | static_cast<unsigned char>(p[i]);
-  }
-  return static_cast<int32_t>(v);
-}
-
 hstore parse_binary(const field &f) {
   std::string_view s = f.raw();
   if (s.size() < 4) {
     bad_hstore(f, "no count");
   }
-  int32_t count = load_int32(s.data());
+  int32_t count = load_be<int32_t>(s.data());
   size_t pos = 4;
   // Each pair takes at least its two 4-byte lengths.
   if (count < 0 || static_cast<size_t>(count) > (s.size() - pos) / 8) {
@@ -168,7 +161,7 @@ hstore parse_binary(const field &f) {
       if (s.size() - pos < 4) {
         bad_hstore(f, "truncated");
       }
-      int32_t len = load_int32(s.data() + pos);
+      int32_t len = load_be<int32_t>(s.data() + pos);
       pos += 4;
       if (j == 1 && len == -1) {
         null = true;

@@ -9,6 +9,7 @@
 #include <cstring>
 #include <vector>
 
+#include "wire.hh"
 #include "uvpg/types/network.hh"
 
 namespace uvpg {
@@ -16,19 +17,6 @@ namespace uvpg {
 namespace {
 
 constexpr int pgsql_af_inet = 2, pgsql_af_inet6 = 3;
-
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 // From 1 to `max` decimal digits, all of `s`.
 bool decimal(std::string_view s, size_t max, int &v) {

@@ -6,24 +6,12 @@
 // nothing else.  The binary form is the 16 bytes.
 #include <cstring>
 
+#include "wire.hh"
 #include "uvpg/types/uuid.hh"
 
 namespace uvpg {
 
 namespace {
-
-int hex_value(char c) noexcept {
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 } // namespace
 
