@@ -305,30 +305,13 @@ future<result> connection::query(std::string_view sql,
     return fail_query(UVPG_ECLOSED, "query on a closed connection");
   }
   detail::loop_scope scope(_impl->loop);
-  std::string err;
-  size_t count = 0;
-  std::vector<std::string> names;
-  auto text = detail::convert_placeholders(sql, true, &names, &count, err);
-  params values;
-  for (const auto &n : names) {
-    auto it = args.find(n);
-    if (it == args.end()) {
-      err = "no value for the placeholder %(" + n + ")s";
-      text.reset();
-      break;
-    }
-    values.push_back(it->second);
+  try {
+    auto [text, values] = detail::bind_named(sql, args);
+    return query(text, std::move(values));
+  } catch (const error &e) {
+    _impl->set_error(e.what());
+    return fail_query(e.status(), e.what());
   }
-  if (text && names.empty() && !args.empty()) {
-    err = "named parameters given, but the statement has no %(name)s "
-          "placeholder";
-    text.reset();
-  }
-  if (!text) {
-    _impl->set_error(err);
-    return fail_query(UVPG_EPARAM, err);
-  }
-  return query(*text, std::move(values));
 }
 
 future<oid_t> connection::register_type(std::string_view type_name) {

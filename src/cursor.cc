@@ -857,36 +857,6 @@ std::string converted(std::string_view sql, size_t nargs) {
   return *text;
 }
 
-// As connection::query(sql, named_params): %(name)s become $n and the
-// values line up.
-std::pair<std::string, params> bind_named(std::string_view sql,
-                                          const named_params &args) {
-  std::string err;
-  size_t count = 0;
-  std::vector<std::string> names;
-  auto text = detail::convert_placeholders(sql, true, &names, &count, err);
-  params values;
-  if (text) {
-    for (const auto &n : names) {
-      auto it = args.find(n);
-      if (it == args.end()) {
-        err = "no value for the placeholder %(" + n + ")s";
-        text.reset();
-        break;
-      }
-      values.push_back(it->second);
-    }
-  }
-  if (text && names.empty() && !args.empty()) {
-    err = "named parameters given, but the statement has no %(name)s "
-          "placeholder";
-    text.reset();
-  }
-  if (!text) {
-    throw error(UVPG_EPARAM, err);
-  }
-  return {std::move(*text), std::move(values)};
-}
 
 bool standard_strings(const cursor_state &s) {
   if (!s.conn) {
@@ -1632,7 +1602,7 @@ future<void> cursor::execute(std::string_view sql, const named_params &args,
   }
   detail::loop_scope scope(s->loop);
   try {
-    auto [text, values] = bind_named(sql, args);
+    auto [text, values] = detail::bind_named(sql, args);
     return execute(text, std::move(values), timeout);
   } catch (const error &e) {
     if (s->conn && s->conn->impl()) {
@@ -1724,7 +1694,7 @@ std::string cursor::mogrify(std::string_view sql, const params &args) const {
 std::string cursor::mogrify(std::string_view sql,
                             const named_params &args) const {
   auto s = need(_s);
-  auto [text, values] = bind_named(sql, args);
+  auto [text, values] = detail::bind_named(sql, args);
   std::vector<encoded> enc(values.begin(), values.end());
   return inline_params(text, enc, standard_strings(*s));
 }

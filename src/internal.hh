@@ -134,6 +134,12 @@ std::optional<std::string> convert_placeholders(
     std::string_view sql, bool with_params, std::vector<std::string> *names,
     size_t *count, std::string &err);
 
+/// Binds `%(name)s` placeholders: the statement with `$n` and the values
+/// in `$n` order.  \throws error (UVPG_EPARAM) for a missing or unused
+/// name, or mixed placeholders.
+std::pair<std::string, params> bind_named(std::string_view sql,
+                                          const named_params &args);
+
 // ---- future.cc ----
 
 /// Makes `loop` the current loop for futures created from here on.

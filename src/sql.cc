@@ -197,4 +197,31 @@ std::optional<std::string> convert_placeholders(
   return out;
 }
 
+std::pair<std::string, params> bind_named(std::string_view sql,
+                                          const named_params &args) {
+  std::string err;
+  size_t count = 0;
+  std::vector<std::string> names;
+  auto text = convert_placeholders(sql, true, &names, &count, err);
+  params values;
+  for (size_t i = 0; text && i < names.size(); ++i) {
+    auto it = args.find(names[i]);
+    if (it == args.end()) {
+      err = "no value for the placeholder %(" + names[i] + ")s";
+      text.reset();
+    } else {
+      values.push_back(it->second);
+    }
+  }
+  if (text && names.empty() && !args.empty()) {
+    err = "named parameters given, but the statement has no %(name)s "
+          "placeholder";
+    text.reset();
+  }
+  if (!text) {
+    throw error(UVPG_EPARAM, err);
+  }
+  return {std::move(*text), std::move(values)};
+}
+
 } // namespace uvpg::detail
