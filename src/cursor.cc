@@ -582,6 +582,9 @@ std::string array_text(oid_t type, std::string_view b) {
 
 // The text form of a parameter sent in binary form.
 std::string binary_text(oid_t type, std::string_view b) {
+  if (is_text_type(type)) {
+    return std::string(b);
+  }
   switch (type) {
   case oids::boolean:
     need_size(b, 1, type);
@@ -614,15 +617,6 @@ std::string binary_text(oid_t type, std::string_view b) {
     }
     return out;
   }
-  case oids::text:
-  case oids::varchar:
-  case oids::bpchar:
-  case oids::name:
-  case oids::char_:
-  case oids::json:
-  case oids::xml:
-  case oids::unknown:
-    return std::string(b);
   case oids::jsonb:
     if (b.empty() || b[0] != 1) {
       cannot_show(type, "unknown jsonb version");

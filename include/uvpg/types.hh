@@ -204,6 +204,9 @@ namespace detail {
 /// The message of a malformed value: "bad int8 value "12x" in column "n"".
 [[noreturn]] UVPG_CXX_EXTERN void malformed(const field &f,
                                             const char *type);
+/// The same, saying why: "malformed array value in column "a" (why)".
+[[noreturn]] UVPG_CXX_EXTERN void malformed(const field &f, const char *type,
+                                            const char *why);
 } // namespace detail
 
 } // namespace uvpg

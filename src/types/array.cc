@@ -92,24 +92,6 @@ bool known_scalar(oid_t t, const type_context *ctx) noexcept {
   return ctx && ctx->hstore != 0 && t == ctx->hstore;
 }
 
-// array_in's scanner_isspace.
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
-}
-
-[[noreturn]] void bad_array(const field &f, const char *why) {
-  std::string msg = "malformed array value in column \"" +
-                    std::string(f.name()) + "\" (" + why + ")";
-  if (f.binary()) {
-    msg += " (binary, " + std::to_string(f.raw().size()) + " bytes)";
-  } else {
-    msg += ": \"" + std::string(f.raw().substr(0, 64)) +
-           (f.raw().size() > 64 ? "...\"" : "\"");
-  }
-  throw data_error(msg);
-}
-
 // The text form, parsed as array_in does.  Invariants: `pos` <= size;
 // `out.unquoted` never grows past the value's size (an element's
 // unquoted bytes are a subset of its quoted ones), so it is reserved
@@ -153,11 +135,11 @@ private:
   char peek() const noexcept { return _pos < _s.size() ? _s[_pos] : '\0'; }
   bool at_end() const noexcept { return _pos >= _s.size(); }
   void skip_space() noexcept {
-    while (!at_end() && is_space(_s[_pos])) {
+    while (!at_end() && pg_isspace(_s[_pos])) {
       ++_pos;
     }
   }
-  [[noreturn]] void fail(const char *why) const { bad_array(_f, why); }
+  [[noreturn]] void fail(const char *why) const { detail::malformed(_f, "array", why); }
 
   int integer() {
     const char *b = _s.data() + _pos, *e = _s.data() + _s.size();
@@ -312,7 +294,7 @@ private:
         keep = u.size() - start;
       } else {
         u.push_back(c);
-        if (!is_space(c)) {
+        if (!pg_isspace(c)) {
           keep = u.size() - start;
         }
       }
@@ -341,20 +323,20 @@ private:
 void parse_binary(const field &f, parsed_array &out) {
   std::string_view s = f.raw();
   if (s.size() < 12) {
-    bad_array(f, "shorter than its header");
+    detail::malformed(f, "array", "shorter than its header");
   }
   int32_t ndim = load_be<int32_t>(s.data());
   int32_t flags = load_be<int32_t>(s.data() + 4);
   out.element_type = static_cast<oid_t>(load_be<int32_t>(s.data() + 8));
   size_t pos = 12;
   if (ndim < 0 || ndim > array_max_dims) {
-    bad_array(f, "a bad number of dimensions");
+    detail::malformed(f, "array", "a bad number of dimensions");
   }
   if (flags != 0 && flags != 1) {
-    bad_array(f, "bad flags");
+    detail::malformed(f, "array", "bad flags");
   }
   if (s.size() - pos < 8 * static_cast<size_t>(ndim)) {
-    bad_array(f, "truncated dimensions");
+    detail::malformed(f, "array", "truncated dimensions");
   }
   bool zero = false;
   for (int d = 0; d < ndim; ++d) {
@@ -363,7 +345,7 @@ void parse_binary(const field &f, parsed_array &out) {
     pos += 8;
     if (out.dims[d] < 0 ||
         static_cast<long long>(out.lower[d]) + out.dims[d] - 1 > INT_MAX) {
-      bad_array(f, "a bad dimension");
+      detail::malformed(f, "array", "a bad dimension");
     }
     zero = zero || out.dims[d] == 0;
   }
@@ -375,7 +357,7 @@ void parse_binary(const field &f, parsed_array &out) {
     count = 1;
     for (int d = 0; d < ndim; ++d) {
       if (static_cast<size_t>(out.dims[d]) > cap / count) {
-        bad_array(f, "more elements than bytes");
+        detail::malformed(f, "array", "more elements than bytes");
       }
       count *= static_cast<size_t>(out.dims[d]);
     }
@@ -386,7 +368,7 @@ void parse_binary(const field &f, parsed_array &out) {
   out.items.reserve(count);
   for (size_t i = 0; i < count; ++i) {
     if (s.size() - pos < 4) {
-      bad_array(f, "truncated");
+      detail::malformed(f, "array", "truncated");
     }
     int32_t len = load_be<int32_t>(s.data() + pos);
     pos += 4;
@@ -395,13 +377,13 @@ void parse_binary(const field &f, parsed_array &out) {
       continue;
     }
     if (len < 0 || static_cast<size_t>(len) > s.size() - pos) {
-      bad_array(f, "a bad element length");
+      detail::malformed(f, "array", "a bad element length");
     }
     out.items.push_back({pos, len, false});
     pos += static_cast<size_t>(len);
   }
   if (pos != s.size()) {
-    bad_array(f, "bytes after the last element");
+    detail::malformed(f, "array", "bytes after the last element");
   }
 }
 

@@ -21,13 +21,22 @@ void wrong_type(const field &f, const char *wants) {
 }
 
 void malformed(const field &f, const char *type) {
-  std::string_view v = f.raw().substr(0, 64);
-  throw data_error("malformed " + std::string(type) + " value in column \"" +
-                   std::string(f.name()) + "\"" +
-                   (f.binary() ? std::string(" (binary, ") +
-                                     std::to_string(f.raw().size()) +
-                                     " bytes)"
-                               : ": \"" + std::string(v) + "\""));
+  malformed(f, type, nullptr);
+}
+
+void malformed(const field &f, const char *type, const char *why) {
+  std::string msg = "malformed " + std::string(type) +
+                    " value in column \"" + std::string(f.name()) + "\"";
+  if (why) {
+    msg += " (" + std::string(why) + ")";
+  }
+  if (f.binary()) {
+    msg += " (binary, " + std::to_string(f.raw().size()) + " bytes)";
+  } else {
+    msg += ": \"" + std::string(f.raw().substr(0, 64)) +
+           (f.raw().size() > 64 ? "...\"" : "\"");
+  }
+  throw data_error(msg);
 }
 
 } // namespace detail
@@ -131,22 +140,6 @@ template <class T> void write_float(T v, oid_t type, encoded &out) {
     char buf[64];
     auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
     out.bytes.assign(buf, end);
-  }
-}
-
-bool texty(oid_t t) {
-  switch (t) {
-  case oids::text:
-  case oids::varchar:
-  case oids::bpchar:
-  case oids::name:
-  case oids::char_:
-  case oids::json:
-  case oids::xml:
-  case oids::unknown:
-    return true;
-  default:
-    return false;
   }
 }
 
@@ -254,7 +247,7 @@ std::string_view codec<std::string_view>::decode(const field &f) {
     }
     return f.raw().substr(1);
   }
-  if (f.binary() && !texty(f.type()) && f.type() < 16384) {
+  if (f.binary() && !is_text_type(f.type()) && f.type() < 16384) {
     detail::wrong_type(f, "a string wants text form or a text type");
   }
   return f.raw();

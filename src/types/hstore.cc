@@ -21,24 +21,6 @@ namespace uvpg {
 
 namespace {
 
-// hstore_io.c's scanner_isspace.
-bool is_space(char c) noexcept {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
-         c == '\f';
-}
-
-[[noreturn]] void bad_hstore(const field &f, const char *why) {
-  std::string msg = "malformed hstore value in column \"" +
-                    std::string(f.name()) + "\" (" + why + ")";
-  if (f.binary()) {
-    msg += " (binary, " + std::to_string(f.raw().size()) + " bytes)";
-  } else {
-    msg += ": \"" + std::string(f.raw().substr(0, 64)) +
-           (f.raw().size() > 64 ? "...\"" : "\"");
-  }
-  throw data_error(msg);
-}
-
 class text_parser {
 public:
   text_parser(const field &f) : _f(f), _s(f.raw()) {}
@@ -83,11 +65,11 @@ private:
   char peek() const noexcept { return _pos < _s.size() ? _s[_pos] : '\0'; }
   bool at_end() const noexcept { return _pos >= _s.size(); }
   void skip_space() noexcept {
-    while (!at_end() && is_space(_s[_pos])) {
+    while (!at_end() && pg_isspace(_s[_pos])) {
       ++_pos;
     }
   }
-  [[noreturn]] void fail(const char *why) const { bad_hstore(_f, why); }
+  [[noreturn]] void fail(const char *why) const { detail::malformed(_f, "hstore", why); }
 
   // Reads a key (is_value false) or value into `out`; false for a bare
   // NULL.
@@ -117,7 +99,7 @@ private:
     bool escaped = false;
     while (!at_end()) {
       char c = _s[_pos];
-      if (is_space(c) || (is_value ? c == ',' : c == '=')) {
+      if (pg_isspace(c) || (is_value ? c == ',' : c == '=')) {
         break;
       }
       ++_pos;
@@ -145,13 +127,13 @@ private:
 hstore parse_binary(const field &f) {
   std::string_view s = f.raw();
   if (s.size() < 4) {
-    bad_hstore(f, "no count");
+    detail::malformed(f, "hstore", "no count");
   }
   int32_t count = load_be<int32_t>(s.data());
   size_t pos = 4;
   // Each pair takes at least its two 4-byte lengths.
   if (count < 0 || static_cast<size_t>(count) > (s.size() - pos) / 8) {
-    bad_hstore(f, "a bad count");
+    detail::malformed(f, "hstore", "a bad count");
   }
   hstore out;
   for (int32_t i = 0; i < count; ++i) {
@@ -159,7 +141,7 @@ hstore parse_binary(const field &f) {
     bool null = false;
     for (int j = 0; j < 2; ++j) {
       if (s.size() - pos < 4) {
-        bad_hstore(f, "truncated");
+        detail::malformed(f, "hstore", "truncated");
       }
       int32_t len = load_be<int32_t>(s.data() + pos);
       pos += 4;
@@ -168,7 +150,7 @@ hstore parse_binary(const field &f) {
         break;
       }
       if (len < 0 || static_cast<size_t>(len) > s.size() - pos) {
-        bad_hstore(f, "a bad length");
+        detail::malformed(f, "hstore", "a bad length");
       }
       kv[j] = s.substr(pos, static_cast<size_t>(len));
       pos += static_cast<size_t>(len);
@@ -180,7 +162,7 @@ hstore parse_binary(const field &f) {
     }
   }
   if (pos != s.size()) {
-    bad_hstore(f, "bytes after the last pair");
+    detail::malformed(f, "hstore", "bytes after the last pair");
   }
   return out;
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "wire.hh"
 #include "uvpg/types/numeric.hh"
 
 namespace uvpg {
@@ -27,11 +28,6 @@ constexpr uint16_t sign_pos = 0x0000, sign_neg = 0x4000, sign_nan = 0xC000,
                    sign_pinf = 0xD000, sign_ninf = 0xF000;
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
-
-bool is_space(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' ||
-         c == '\v';
-}
 
 bool iequals(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) {
@@ -92,10 +88,10 @@ bool canonical_text(std::string_view v) {
 // numeric_in's reading of a literal, as the server would print it.
 std::string canonicalize(std::string_view text) {
   std::string_view v = text;
-  while (!v.empty() && is_space(v.front())) {
+  while (!v.empty() && pg_isspace(v.front())) {
     v.remove_prefix(1);
   }
-  while (!v.empty() && is_space(v.back())) {
+  while (!v.empty() && pg_isspace(v.back())) {
     v.remove_suffix(1);
   }
   if (iequals(v, "nan")) {

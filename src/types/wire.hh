@@ -7,6 +7,8 @@
 #include <string>
 #include <type_traits>
 
+#include "uvpg/types.hh"
+
 namespace uvpg::detail {
 
 /// The big-endian integer at `p` (sizeof(T) bytes, already checked).
@@ -45,11 +47,36 @@ inline int hex_value(char c) noexcept {
   return -1;
 }
 
+/// The server's scanner_isspace (array_in, hstore_in).
+inline bool pg_isspace(char c) noexcept {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f';
+}
+
+/// True for the types whose binary form is their text.
+inline bool is_text_type(oid_t t) noexcept {
+  switch (t) {
+  case oids::text:
+  case oids::varchar:
+  case oids::bpchar:
+  case oids::name:
+  case oids::char_:
+  case oids::json:
+  case oids::xml:
+  case oids::unknown:
+    return true;
+  default:
+    return false;
+  }
+}
+
 } // namespace uvpg::detail
 
 // The typecasters live in namespace uvpg; this header is never installed.
 namespace uvpg {
 using detail::hex_value;
+using detail::is_text_type;
+using detail::pg_isspace;
 using detail::load_be;
 using detail::store_be;
 } // namespace uvpg
