@@ -218,7 +218,7 @@ UVPG_EXTERN uvpg_conn_status_t uvpg_conn_get_status(const uvpg_conn_t *conn) {
     if (conn->on_connect) {
       return UVPG_CONN_CONNECTING;
     }
-    return conn->inflight || !conn->queue.empty() ? UVPG_CONN_BUSY
+    return conn->busy() ? UVPG_CONN_BUSY
                                                   : UVPG_CONN_READY;
   case conn_impl::state::broken:
     return UVPG_CONN_BROKEN;

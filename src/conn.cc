@@ -20,6 +20,14 @@ conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
   types->enable_json = o.enable_json;
   types->enable_hstore = o.enable_hstore;
   types->enable_uuid = o.enable_uuid;
+  if (opts.max_pipeline == 0) {
+    opts.max_pipeline = 1;
+  }
+  stmts = new stmt_cache;
+  stmts->capacity = o.statement_cache_size;
+  stmts->lifetime_ms =
+      static_cast<uint64_t>(o.max_cached_statement_lifetime.count()) * 1000;
+  stmts->max_size = o.max_cacheable_statement_size;
   uv_timer_init(loop, &timer);
   timer.data = this;
   ++open_handles;
@@ -29,6 +37,7 @@ conn_impl::~conn_impl() {
   if (pg) {
     PQfinish(pg);
   }
+  delete stmts;
   release(types);
 }
 
@@ -208,6 +217,23 @@ struct promise_query final : detail::op, detail::state<result> {
   void retire() noexcept override { release(); }
 };
 
+// libpq sends text parameters up to their first NUL: the server would
+// get a shorter value than the program gave.  (PostgreSQL text cannot
+// hold NUL; bytea can, and goes in binary form.)
+bool check_params(const params &args, size_t row, std::string &err) {
+  for (size_t i = 0; i < args.size(); ++i) {
+    const encoded &a = args[i];
+    if (!a.null && !a.binary && a.bytes.find('\0') != std::string::npos) {
+      err = "parameter $" + std::to_string(i + 1) +
+            (row ? " of row " + std::to_string(row) : std::string()) +
+            " holds a NUL byte, which a text value cannot; send bytes as "
+            "uvpg::bytea";
+      return false;
+    }
+  }
+  return true;
+}
+
 future<result> fail_query(int status, const std::string &what) {
   return make_exception_future<result>(error(status, what));
 }
@@ -253,6 +279,76 @@ future<result> connection::query(std::string_view sql, params args) {
   return query(sql, std::move(args), query_options{});
 }
 
+future<void> connection::executemany(std::string_view sql,
+                                     std::vector<params> rows) {
+  if (!_impl) {
+    return make_exception_future<void>(
+        error(UVPG_ECLOSED, "executemany on a closed connection"));
+  }
+  detail::loop_scope scope(_impl->loop);
+  if (rows.empty()) {
+    return make_ready_future();
+  }
+  std::string err;
+  size_t count = 0;
+  size_t n = rows[0].size();
+  auto text = detail::convert_placeholders(sql, n > 0, nullptr, &count, err);
+  if (text && count && count != n) {
+    err = "the statement has " + std::to_string(count) +
+          " placeholders but " + std::to_string(n) +
+          " parameters were given";
+    text.reset();
+  }
+  // One statement is prepared for every set: each column keeps the type
+  // and form of its first non-null value.
+  std::vector<const encoded *> first(n, nullptr);
+  for (size_t r = 0; text && r < rows.size(); ++r) {
+    if (rows[r].size() != n) {
+      err = "executemany: row " + std::to_string(r + 1) + " has " +
+            std::to_string(rows[r].size()) + " parameters, row 1 has " +
+            std::to_string(n);
+      text.reset();
+      break;
+    }
+    if (!check_params(rows[r], r + 1, err)) {
+      text.reset();
+      break;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      const encoded &v = rows[r][i];
+      if (v.null) {
+        continue;
+      }
+      if (!first[i]) {
+        first[i] = &v;
+      } else if (first[i]->type != v.type || first[i]->binary != v.binary) {
+        err = "executemany: parameter $" + std::to_string(i + 1) +
+              " of row " + std::to_string(r + 1) +
+              " has another type than in the rows before it";
+        text.reset();
+        break;
+      }
+    }
+  }
+  if (!text) {
+    _impl->set_error(err);
+    return make_exception_future<void>(error(UVPG_EPARAM, err));
+  }
+  auto *o = new promise_query;
+  auto f = detail::future_of<result>(o);
+  o->sql = std::move(*text);
+  o->simple = false;
+  o->rows = rows.size();
+  o->values.reserve(rows.size() * n);
+  for (params &row : rows) {
+    for (param &v : row) {
+      o->values.push_back(std::move(v));
+    }
+  }
+  _impl->submit(o);
+  return std::move(f).then([](result) {});
+}
+
 future<result> connection::query(std::string_view sql, params args,
                                  const query_options &opts) {
   if (!_impl) {
@@ -269,18 +365,8 @@ future<result> connection::query(std::string_view sql, params args,
           " parameters were given";
     text.reset();
   }
-  for (size_t i = 0; text && i < args.size(); ++i) {
-    // libpq sends text parameters up to their first NUL: the server
-    // would get a shorter value than the program gave.  (PostgreSQL
-    // text cannot hold NUL; bytea can, and goes in binary form.)
-    const encoded &a = args[i];
-    if (!a.null && !a.binary &&
-        a.bytes.find('\0') != std::string::npos) {
-      err = "parameter $" + std::to_string(i + 1) +
-            " holds a NUL byte, which a text value cannot; send bytes as "
-            "uvpg::bytea";
-      text.reset();
-    }
+  if (text && !check_params(args, 0, err)) {
+    text.reset();
   }
   if (!text) {
     _impl->set_error(err);

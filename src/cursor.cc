@@ -998,6 +998,10 @@ void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
   probe->begin = begin;
   probe->internal = true;
   begin->internal = true;
+  // Both run alone: the probe's completion reads the transaction state
+  // the BEGIN will meet, and decides that BEGIN's text.
+  probe->exclusive = true;
+  begin->exclusive = true;
   s->tx_pending = true;
   ci->submit(probe);
   ci->submit(begin);

@@ -134,6 +134,13 @@ std::optional<std::string> convert_placeholders(
     std::string_view sql, bool with_params, std::vector<std::string> *names,
     size_t *count, std::string &err);
 
+/// What the lexer tells of a statement before it is sent.
+struct sql_shape {
+  bool single = true; // one statement: the extended protocol can send it
+  bool copy = false;  // starts with COPY: the COPY protocol may follow
+};
+sql_shape shape_of(std::string_view sql);
+
 /// Binds `%(name)s` placeholders: the statement with `$n` and the values
 /// in `$n` order.  \throws error (UVPG_EPARAM) for a missing or unused
 /// name, or mixed placeholders.
@@ -161,25 +168,48 @@ struct loop_scope {
 
 struct conn_impl;
 
+struct stmt_entry;
+
 /// One queued statement.  Completion hands over `res` (may be null):
 /// status >= 0 with a result, or < 0 with the server's error result when
 /// there was one.
 struct op {
-  op *next = nullptr;
+  op *next = nullptr;      // the queue, then the completion order
+  op *wire_next = nullptr; // the order its results come back in
   std::string sql;
+  /// The parameters, `rows` sets of them one after the other
+  /// (executemany sends one Bind/Execute per set).
   std::vector<encoded> values;
+  size_t rows = 1;
   bool binary_results = false;
   bool simple = true; // no parameters: simple protocol, several statements
-  bool internal = false;    // uvpg's own (not echoed)
+  bool internal = false;    // uvpg's own (not echoed, not cached)
+  bool exclusive = false;   // runs alone, outside pipeline mode
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its timeout expired: it fails UV_ETIMEDOUT
   std::chrono::milliseconds timeout{0}; // 0: none
   int refused = 0;          // fails with this status when its turn comes
   std::string refused_why;
+
+  // The engine's bookkeeping once it is sent (pq.cc).
+  PGresult *res = nullptr;   // what it will complete with
+  PGresult *first_error = nullptr; // the error that caused a retry
+  stmt_entry *stmt = nullptr; // the cached statement it executes
+  unsigned groups = 0;       // result groups still to come (each ends
+                             // with a null PGresult)
+  bool prepares = false;     // its first group is the Parse of `stmt`
+  bool pipelined = false;    // sent in pipeline mode: a sync ends it
+  bool awaiting_sync = false;
+  bool done = false;         // every result read; completes in turn
+  bool retried = false;
+
   virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
   /// Called once the engine is done with the op (after complete()).
   virtual void retire() noexcept { delete this; }
-  virtual ~op() = default;
+  virtual ~op() {
+    PQclear(res);
+    PQclear(first_error);
+  }
 };
 
 /// Whoever waits for the connect to finish (a C callback or a promise).
@@ -212,6 +242,56 @@ struct cancel_link {
   PGcancel *cancel;
   conn_impl *conn;
   char err[256];
+};
+
+/// A statement prepared on the server under `name`, kept in the
+/// connection's statement cache.  Refcounted: an op in flight keeps the
+/// entry it executes even when the cache lets it go.
+struct stmt_entry {
+  std::string key;        // the SQL and its parameter types
+  std::string name;       // "uvpg_<n>"
+  uint64_t created = 0;   // uv_now() at the Parse
+  unsigned refs = 1;      // the cache's, and each op's
+  bool cached = true;     // still in the cache
+  stmt_entry *lru_prev = nullptr;
+  stmt_entry *lru_next = nullptr;
+};
+void release(stmt_entry *e) noexcept;
+
+/// The per-connection LRU of prepared statements, with asyncpg's limits:
+/// at most `capacity` statements, each used for at most `lifetime_ms`,
+/// none longer than `max_size` bytes.  Statements it lets go are named
+/// in `evicted` for the engine to DEALLOCATE.
+class stmt_cache {
+public:
+  size_t capacity = 100;
+  uint64_t lifetime_ms = 300000;
+  size_t max_size = 15360;
+  std::vector<std::string> evicted;
+
+  stmt_cache() = default;
+  stmt_cache(const stmt_cache &) = delete;
+  stmt_cache &operator=(const stmt_cache &) = delete;
+  ~stmt_cache();
+
+  bool enabled() const noexcept { return capacity > 0; }
+  /// The entry for `key`, made most recent; null when there is none or
+  /// it has outlived its lifetime (then it is evicted).
+  stmt_entry *find(const std::string &key, uint64_t now);
+  /// A new entry (the caller sends its Parse); evicts the least recent
+  /// when full.
+  stmt_entry *insert(std::string key, uint64_t now);
+  /// Drops `e`; `deallocate` says whether the server still has it.
+  void forget(stmt_entry *e, bool deallocate);
+  size_t size() const noexcept { return map.size(); }
+
+private:
+  std::unordered_map<std::string_view, stmt_entry *> map;
+  stmt_entry *lru_head = nullptr; // most recent
+  stmt_entry *lru_tail = nullptr;
+  uint64_t counter = 0;
+  void unlink(stmt_entry *e) noexcept;
+  void link_front(stmt_entry *e) noexcept;
 };
 
 /// A FIFO of operations, linked through op::next.
@@ -303,24 +383,39 @@ struct conn_impl {
   void on_io(int status, int events);
 
   // -- queries (pq.cc) --
+  // An op waits in `queue`, then sits in `sent` (completion order) until
+  // its turn to complete; `wire` lists the sent ops whose results are
+  // still to come, in the order the server answers.  The two differ only
+  // while a statement is sent a second time (its cached plan changed).
   op_queue queue;
-  op *inflight = nullptr;
-  PGresult *inflight_res = nullptr;
-  int dispatching = 0;       // depth of user callbacks running
+  op_queue sent;
+  op *wire_head = nullptr;
+  op *wire_tail = nullptr;
+  size_t sent_count = 0;
+  bool pipeline_on = false;   // libpq pipeline mode is entered
+  int dispatching = 0;        // depth of user callbacks running
   bool draining_copy = false; // reading COPY TO STDOUT data to drop it
   bool copy_refused = false;
   bool refusal_due = false;   // a task will fail the refused head op
   std::string fatal_message; // a FATAL the server sent while idle
   std::string fatal_sqlstate;
+  stmt_cache *stmts = nullptr; // prepared statements (stmt_cache.cc)
+
+  /// The statement a timeout concerns: the one running alone.
+  op *running() const noexcept { return sent.head; }
+  bool busy() const noexcept { return !sent.empty() || !queue.empty(); }
 
   void submit(op *o);
   void pump();
   bool send(op *o);
+  bool send_pipelined(op *o);
   void flush();
   void read_input();
   bool dead();
-  void collect(PGresult *res);
-  void complete_inflight();
+  void collect(op *o, PGresult *res);
+  void end_of_results(op *o);
+  void complete_done();
+  void finish(op *o);
   void lost(std::string why);
   void fail_all(int status);
 

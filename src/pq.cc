@@ -18,6 +18,9 @@ namespace uvpg::detail {
 // to be done, before the connection is given up.
 constexpr uint64_t cancel_grace_ms = 5000;
 
+// libpq's limit on parameters per statement.
+constexpr size_t max_params = 65535;
+
 void op_queue::push(op *o) noexcept {
   o->next = nullptr;
   if (tail) {
@@ -59,24 +62,69 @@ void conn_impl::submit(op *o) {
     later([this] { fail_all(UVPG_ECONNBAD); });
     return;
   }
+  // Decide how it travels: one statement goes in the extended protocol
+  // and may be pipelined; several (simple protocol), a COPY, and a
+  // statement with a timeout (a cancel must hit it and nothing else)
+  // run alone, outside pipeline mode.
+  if (!o->refused && o->rows && o->values.size() / o->rows > max_params) {
+    o->refused = UVPG_EPARAM;
+    o->refused_why = "a statement takes at most 65535 parameters";
+  }
+  if (!o->refused) {
+    if (o->simple || o->values.empty()) {
+      sql_shape shape = shape_of(o->sql);
+      if (shape.copy) {
+        o->exclusive = true;
+        o->simple = true;
+      } else if (!shape.single) {
+        o->exclusive = true;
+      } else {
+        o->simple = false;
+      }
+    }
+    if (o->timeout.count() > 0 || o->simple) {
+      o->exclusive = true;
+    }
+  }
   if (!dispatching) {
     pump();
   }
 }
 
+namespace {
+
+void push_wire(conn_impl *c, op *o) {
+  o->wire_next = nullptr;
+  (c->wire_tail ? c->wire_tail->wire_next : c->wire_head) = o;
+  c->wire_tail = o;
+}
+
+} // namespace
+
 void conn_impl::pump() {
-  while (st == state::ready && !inflight && !close_requested &&
-         !cancel_pending && !queue.empty()) {
-    if (queue.head->refused) {
+  while (st == state::ready && !close_requested && !cancel_pending &&
+         !queue.empty()) {
+    op *h = queue.head;
+    if (h->refused) {
       // Rejected before the wire (a placeholder mistake): it fails in its
       // place, after everything queued before it, and from the loop, since
       // pump() may run inside the call that queued it.
-      if (!refusal_due) {
+      if (!sent.empty()) {
+        op *o = queue.pop();
+        o->done = true;
+        sent.push(o);
+        ++sent_count;
+        continue;
+      }
+      if (refusal_due) {
+        break;
+      }
+      {
         refusal_due = true;
         later([this] {
           refusal_due = false;
           while (!close_requested && !queue.empty() && queue.head->refused &&
-                 !inflight && st == state::ready) {
+                 sent.empty() && st == state::ready) {
             op *o = queue.pop();
             set_error(o->refused_why);
             dispatch(this, [&] { o->complete(this, o->refused, nullptr); });
@@ -85,18 +133,44 @@ void conn_impl::pump() {
           pump();
         });
       }
-      return;
+      break;
+    }
+    if (h->exclusive) {
+      if (!sent.empty()) {
+        break; // it waits for the pipeline to drain
+      }
+      if (pipeline_on) {
+        if (!PQexitPipelineMode(pg)) {
+          lost(PQerrorMessage(pg));
+          return;
+        }
+        pipeline_on = false;
+      }
+    } else {
+      if (!sent.empty() &&
+          (sent.head->exclusive || sent_count >= opts.max_pipeline)) {
+        break;
+      }
+      if (!pipeline_on) {
+        if (!PQenterPipelineMode(pg)) {
+          lost(PQerrorMessage(pg));
+          return;
+        }
+        pipeline_on = true;
+      }
     }
     op *o = queue.pop();
-    inflight = o;
-    if (!send(o)) {
-      return;
+    if (!(o->exclusive ? send(o) : send_pipelined(o))) {
+      if (st != state::ready) {
+        return;
+      }
+      continue; // refused: it fails in its turn
     }
     if (o->timeout.count() > 0 && !on_connect) {
       arm_timer(static_cast<uint64_t>(o->timeout.count()));
     }
-    flush();
   }
+  flush();
 }
 
 // The timer bounds the connect, then the running statement, then the
@@ -104,7 +178,7 @@ void conn_impl::pump() {
 void conn_impl::timer_fired() {
   if (on_connect || st == state::resolving || st == state::connecting) {
     connect_timed_out();
-  } else if (st == state::ready && inflight) {
+  } else if (st == state::ready && running()) {
     statement_timed_out();
   } else if (st == state::ready && cancel_pending) {
     lost("the cancel request did not complete; the connection was closed");
@@ -113,7 +187,8 @@ void conn_impl::timer_fired() {
 
 
 void conn_impl::statement_timed_out() {
-  if (inflight->timed_out) {
+  op *o = running();
+  if (o->timed_out) {
     lost("statement timeout: the server did not end the statement within " +
          std::to_string(cancel_grace_ms) +
          " ms of the cancel request; the connection was closed");
@@ -122,7 +197,7 @@ void conn_impl::statement_timed_out() {
   // Ask the server to cancel it: the statement then ends with SQLSTATE
   // 57014 and the session goes on.  If that does not happen in time the
   // connection is given up (aiopg closes it at once).
-  inflight->timed_out = true;
+  o->timed_out = true;
   cancel_running();
   arm_timer(cancel_grace_ms);
 }
@@ -151,7 +226,7 @@ void conn_impl::cancel_running() {
         if (conn_impl *c = r->conn) {
           loop_scope scope(c->loop);
           c->cancel_pending = nullptr;
-          if (!c->inflight && c->st == state::ready) {
+          if (!c->running() && c->st == state::ready) {
             c->disarm_timer(); // the wait for this request is over
           }
           c->pump();
@@ -166,41 +241,184 @@ void conn_impl::cancel_running() {
   cancel_pending = r;
 }
 
+namespace {
+
+// The arrays libpq wants for one set of parameters.
+struct param_arrays {
+  std::vector<const char *> values;
+  std::vector<Oid> types;
+  std::vector<int> lengths, formats;
+
+  // Set `row` of `o`; the types are those of the first set with a
+  // non-null value in each column (executemany checked they agree).
+  void fill(const op *o, size_t n, size_t row) {
+    values.resize(n);
+    lengths.resize(n);
+    formats.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      const encoded &v = o->values[row * n + i];
+      values[i] = v.null ? nullptr : v.bytes.data();
+      lengths[i] = static_cast<int>(v.bytes.size());
+      formats[i] = v.binary ? 1 : 0;
+    }
+  }
+  void fill_types(const op *o, size_t n) {
+    types.assign(n, 0);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t r = 0; r < o->rows; ++r) {
+        const encoded &v = o->values[r * n + i];
+        if (!v.null || v.type) {
+          types[i] = v.type;
+          break;
+        }
+      }
+    }
+  }
+};
+
+// The statement cache's key: the text and the parameter types, since a
+// statement is prepared for the types it was first sent with.
+std::string cache_key(const std::string &sql, const std::vector<Oid> &types) {
+  std::string key;
+  key.reserve(sql.size() + 1 + types.size() * sizeof(Oid));
+  key.append(sql);
+  key.push_back('\0');
+  key.append(reinterpret_cast<const char *>(types.data()),
+             types.size() * sizeof(Oid));
+  return key;
+}
+
+struct dealloc_op final : op {
+  void complete(conn_impl *, int, PGresult *res) noexcept override {
+    PQclear(res); // a statement the server no longer has is fine too
+  }
+};
+
+} // namespace
+
+// A statement that runs alone, outside pipeline mode: the simple
+// protocol (several statements, COPY), or one with a timeout.
 bool conn_impl::send(op *o) {
   if (opts.echo && !o->internal) {
     echo_statement(o);
   }
+  sent.push(o);
+  ++sent_count;
+  push_wire(this, o);
   int ok;
+  o->groups = 1;
   if (o->simple) {
     ok = PQsendQuery(pg, o->sql.c_str());
   } else {
     size_t n = o->values.size();
-    std::vector<const char *> values(n);
-    std::vector<Oid> types(n);
-    std::vector<int> lengths(n), formats(n);
-    for (size_t i = 0; i < n; ++i) {
-      const encoded &v = o->values[i];
-      values[i] = v.null ? nullptr : v.bytes.data();
-      types[i] = v.type;
-      lengths[i] = static_cast<int>(v.bytes.size());
-      formats[i] = v.binary ? 1 : 0;
-    }
+    param_arrays a;
+    a.fill(o, n, 0);
+    a.fill_types(o, n);
     ok = PQsendQueryParams(pg, o->sql.c_str(), static_cast<int>(n),
-                           types.data(), values.data(), lengths.data(),
-                           formats.data(), o->binary_results ? 1 : 0);
+                           a.types.data(), a.values.data(),
+                           a.lengths.data(), a.formats.data(),
+                           o->binary_results ? 1 : 0);
   }
   if (!ok) {
     if (dead()) {
       lost(PQerrorMessage(pg));
-    } else {
-      // libpq refused this statement alone (e.g. too many parameters):
-      // it fails in its place, from the loop, and the session goes on.
-      inflight = nullptr;
-      o->refused = UVPG_EPARAM;
-      o->refused_why = PQerrorMessage(pg);
-      queue.push_front(o);
-      pump();
+      return false;
     }
+    // libpq refused this statement alone (e.g. too many parameters):
+    // it fails in its turn, from the loop, and the session goes on.
+    // It is alone on the wire: put it back, refused.
+    sent.pop();
+    --sent_count;
+    wire_head = wire_tail = nullptr;
+    o->refused = UVPG_EPARAM;
+    o->refused_why = PQerrorMessage(pg);
+    queue.push_front(o);
+    return false;
+  }
+  return true;
+}
+
+// A statement sent in pipeline mode, as its own segment: Parse (once per
+// cached statement), Bind/Execute per parameter set, then a Sync, so an
+// error ends its segment and nothing else.
+bool conn_impl::send_pipelined(op *o) {
+  if (opts.echo && !o->internal) {
+    echo_statement(o);
+  }
+  size_t n = o->rows ? o->values.size() / o->rows : 0;
+  param_arrays a;
+  a.fill_types(o, n);
+  int ok = 1;
+  const char *name = "";
+  o->groups = 0;
+  o->prepares = false;
+  stmt_entry *e = nullptr;
+  if (stmts && stmts->enabled() && !o->internal &&
+      o->sql.size() <= stmts->max_size) {
+    std::string key = cache_key(o->sql, a.types);
+    uint64_t now = uv_hrtime() / 1000000;
+    e = stmts->find(key, now);
+    if (!e) {
+      e = stmts->insert(std::move(key), now);
+      o->prepares = true;
+    }
+    ++e->refs;
+    o->stmt = e;
+    name = e->name.c_str();
+  } else if (o->rows != 1) {
+    o->prepares = true; // the unnamed statement, once for every set
+  }
+  // Statements the cache let go are deallocated first, each in a
+  // segment of its own, so the op completes after them and the session
+  // is idle when it does.
+  while (stmts && !stmts->evicted.empty()) {
+    auto *d = new dealloc_op;
+    d->sql = "DEALLOCATE " + stmts->evicted.back();
+    stmts->evicted.pop_back();
+    d->internal = true;
+    d->simple = false;
+    d->groups = 1;
+    d->pipelined = true;
+    sent.push(d);
+    ++sent_count;
+    push_wire(this, d);
+    ok = ok &&
+         PQsendQueryParams(pg, d->sql.c_str(), 0, nullptr, nullptr, nullptr,
+                           nullptr, 0) &&
+         PQpipelineSync(pg);
+  }
+  if (!o->retried) {
+    sent.push(o);
+    ++sent_count;
+  }
+  push_wire(this, o);
+  if (o->prepares) {
+    ok = ok && PQsendPrepare(pg, name, o->sql.c_str(), static_cast<int>(n),
+                             a.types.data());
+    ++o->groups;
+  }
+  for (size_t r = 0; ok && r < o->rows; ++r) {
+    a.fill(o, n, r);
+    int fmt = o->binary_results ? 1 : 0;
+    if (o->prepares || e) {
+      ok = PQsendQueryPrepared(pg, name, static_cast<int>(n),
+                               a.values.data(), a.lengths.data(),
+                               a.formats.data(), fmt);
+    } else {
+      ok = PQsendQueryParams(pg, o->sql.c_str(), static_cast<int>(n),
+                             a.types.data(), a.values.data(),
+                             a.lengths.data(), a.formats.data(), fmt);
+    }
+    ++o->groups;
+  }
+  ok = ok && PQpipelineSync(pg);
+  o->pipelined = true;
+  o->awaiting_sync = false;
+  if (!ok) {
+    // Part of the segment may be in libpq's buffer already: there is no
+    // taking it back, so the session is given up.
+    dead();
+    lost(PQerrorMessage(pg));
     return false;
   }
   return true;
@@ -235,6 +453,21 @@ bool conn_impl::dead() {
   return true;
 }
 
+namespace {
+
+bool is_error(const PGresult *r) {
+  ExecStatusType s = PQresultStatus(r);
+  return s == PGRES_FATAL_ERROR || s == PGRES_PIPELINE_ABORTED ||
+         s == PGRES_BAD_RESPONSE || s == PGRES_NONFATAL_ERROR;
+}
+
+bool sqlstate_is(const PGresult *r, const char *state) {
+  const char *s = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+  return s && std::string_view(s) == state;
+}
+
+} // namespace
+
 void conn_impl::read_input() {
   // Parse what arrived even when the read hit EOF: the server's last
   // words (e.g. FATAL 57P01) are in the buffer.
@@ -247,7 +480,7 @@ void conn_impl::read_input() {
     PQfreemem(n);
   }
 
-  while (inflight && st == state::ready) {
+  while (wire_head && st == state::ready) {
     if (draining_copy) {
       char *buf = nullptr;
       int n;
@@ -263,19 +496,35 @@ void conn_impl::read_input() {
       break;
     }
     PGresult *r = PQgetResult(pg);
+    op *o = wire_head;
+    if (o->awaiting_sync) {
+      if (!r) {
+        break; // libpq has not parsed the sync yet
+      }
+      if (PQresultStatus(r) == PGRES_PIPELINE_SYNC) {
+        PQclear(r);
+        end_of_results(o);
+      } else {
+        collect(o, r); // a FATAL after the statement ended
+      }
+      continue;
+    }
     if (!r) {
-      if (gone && !(inflight_res &&
-                    PQresultStatus(inflight_res) != PGRES_FATAL_ERROR)) {
+      if (gone && !(o->res && !is_error(o->res))) {
         // Cut off by the disconnect (libpq made up the error result):
         // lost() fails it with UVPG_ECONNBAD and the real reason.
         break;
       }
-      complete_inflight();
-      if (close_requested || st != state::ready) {
-        return;
+      if (o->groups > 0) {
+        --o->groups;
       }
-      if (!gone) {
-        pump();
+      if (o->groups > 0) {
+        continue;
+      }
+      if (o->pipelined) {
+        o->awaiting_sync = true;
+      } else {
+        end_of_results(o);
       }
       continue;
     }
@@ -298,27 +547,68 @@ void conn_impl::read_input() {
       lost("replication (COPY BOTH) is not supported");
       return;
     default:
-      if (gone && PQresultStatus(r) == PGRES_FATAL_ERROR &&
-          !PQresultErrorField(r, PG_DIAG_SQLSTATE) && inflight_res) {
-        PQclear(r); // libpq's own "connection closed": keep the server's
-      } else {
-        collect(r);
-      }
+      break;
+    }
+    if (gone && PQresultStatus(r) == PGRES_FATAL_ERROR &&
+        !PQresultErrorField(r, PG_DIAG_SQLSTATE) && o->res) {
+      PQclear(r); // libpq's own "connection closed": keep the server's
+    } else if (o->prepares && o->groups == o->rows + 1 && !is_error(r)) {
+      PQclear(r); // the Parse went through
+    } else {
+      collect(o, r);
     }
   }
   if (gone && st == state::ready) {
     lost(why.empty() ? PQerrorMessage(pg) : why);
+    return;
   }
+  complete_done();
 }
 
-void conn_impl::collect(PGresult *res) {
+void conn_impl::collect(op *o, PGresult *res) {
   // The last result wins, as with PQexec, but a first error is kept.
-  if (inflight_res &&
-      PQresultStatus(inflight_res) == PGRES_FATAL_ERROR) {
+  if (o->res && is_error(o->res)) {
     PQclear(res);
     return;
   }
-  PQclear(std::exchange(inflight_res, res));
+  PQclear(std::exchange(o->res, res));
+}
+
+// Every result of the wire's first op is read.  A cached statement the
+// server no longer has, or whose result type changed under it, is
+// prepared and sent once more; anything else is done and completes in
+// its turn.
+void conn_impl::end_of_results(op *o) {
+  wire_head = o->wire_next;
+  if (!wire_head) {
+    wire_tail = nullptr;
+  }
+  o->wire_next = nullptr;
+  stmt_entry *e = std::exchange(o->stmt, nullptr);
+  if (e && o->res && !o->retried) {
+    bool missing = sqlstate_is(o->res, "26000");
+    const char *msg = PQresultErrorField(o->res, PG_DIAG_MESSAGE_PRIMARY);
+    bool changed = sqlstate_is(o->res, "0A000") && msg &&
+                   std::string_view(msg).starts_with("cached plan must not");
+    if ((missing || changed) && stmts && pipeline_on) {
+      stmts->forget(e, changed);
+      release(e);
+      o->retried = true;
+      o->first_error = std::exchange(o->res, nullptr);
+      send_pipelined(o); // back on the wire; it keeps its turn
+      return;
+    }
+  }
+  if (e && o->prepares && o->res && is_error(o->res) && stmts) {
+    stmts->forget(e, false); // its Parse failed: the server has no such
+  }
+  release(e);
+  if (o->first_error && o->res && sqlstate_is(o->res, "25P02")) {
+    // The retry met the transaction the first error aborted: report
+    // the first error, which says why.
+    PQclear(std::exchange(o->res, std::exchange(o->first_error, nullptr)));
+  }
+  o->done = true;
 }
 
 namespace {
@@ -326,6 +616,7 @@ namespace {
 int status_of(PGresult *res) {
   switch (PQresultStatus(res)) {
   case PGRES_FATAL_ERROR:
+  case PGRES_PIPELINE_ABORTED:
     return UVPG_ESERVER;
   case PGRES_BAD_RESPONSE:
   case PGRES_NONFATAL_ERROR:
@@ -337,10 +628,34 @@ int status_of(PGresult *res) {
 
 } // namespace
 
-void conn_impl::complete_inflight() {
-  op *o = std::exchange(inflight, nullptr);
-  PGresult *res = std::exchange(inflight_res, nullptr);
+// Completes the done ops at the head of the completion order, then
+// sends what waited.
+void conn_impl::complete_done() {
+  while (!sent.empty() && sent.head->done && !close_requested &&
+         st == state::ready) {
+    if (!wire_head && pipeline_on && PQexitPipelineMode(pg)) {
+      // Nothing more to read: leave pipeline mode before the callbacks,
+      // so PQtransactionStatus tells the truth in them and between
+      // statements (in pipeline mode it says "active" throughout).
+      pipeline_on = false;
+    }
+    op *o = sent.pop();
+    --sent_count;
+    finish(o);
+  }
+  if (close_requested || st != state::ready) {
+    return;
+  }
+  pump();
+}
+
+void conn_impl::finish(op *o) {
+  PGresult *res = std::exchange(o->res, nullptr);
   int status = res ? status_of(res) : 0;
+  if (o->refused) {
+    set_error(o->refused_why);
+    status = o->refused;
+  }
   if (o->timeout.count() > 0) {
     disarm_timer();
     if (cancel_pending) {
@@ -382,10 +697,11 @@ void conn_impl::lost(std::string why) {
   // the running query's error).
   std::string sqlstate = fatal_sqlstate;
   std::string msg = fatal_message;
-  if (inflight_res && PQresultStatus(inflight_res) == PGRES_FATAL_ERROR) {
-    const char *s = PQresultErrorField(inflight_res, PG_DIAG_SQLSTATE);
+  PGresult *last = wire_head ? wire_head->res : nullptr;
+  if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
+    const char *s = PQresultErrorField(last, PG_DIAG_SQLSTATE);
     sqlstate = s ? s : sqlstate;
-    msg = PQresultErrorMessage(inflight_res);
+    msg = PQresultErrorMessage(last);
   }
   while (!msg.empty() && msg.back() == '\n') {
     msg.pop_back();
@@ -403,21 +719,21 @@ void conn_impl::lost(std::string why) {
   if (pg) {
     PQfinish(std::exchange(pg, nullptr));
   }
+  pipeline_on = false;
   // From the loop, never inside a call of the user's that got here
   // through submit() -> pump() -> send().
   later([this] { fail_all(UVPG_ECONNBAD); });
 }
 
 void conn_impl::fail_all(int status) {
-  while (inflight || !queue.empty()) {
-    op *o = inflight ? std::exchange(inflight, nullptr) : queue.pop();
-    PGresult *res = nullptr;
-    if (inflight_res) {
-      // The running statement keeps the server's last words, if any.
-      res = std::exchange(inflight_res, nullptr);
-      if (PQresultStatus(res) != PGRES_FATAL_ERROR) {
-        PQclear(std::exchange(res, nullptr));
-      }
+  wire_head = wire_tail = nullptr;
+  while (!sent.empty() || !queue.empty()) {
+    op *o = !sent.empty() ? sent.pop() : queue.pop();
+    release(std::exchange(o->stmt, nullptr));
+    PGresult *res = std::exchange(o->res, nullptr);
+    if (res && PQresultStatus(res) != PGRES_FATAL_ERROR) {
+      // Only the server's last words are worth keeping.
+      PQclear(std::exchange(res, nullptr));
     }
     int s = o->after_close ? UVPG_ECLOSED
             : o->timed_out ? UV_ETIMEDOUT
@@ -425,6 +741,7 @@ void conn_impl::fail_all(int status) {
     dispatch(this, [&] { o->complete(this, s, res); });
     o->retire();
   }
+  sent_count = 0;
 }
 
 void echo_statement(const op *o) {

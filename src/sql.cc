@@ -9,6 +9,7 @@
 #include <cctype>
 
 #include "internal.hh"
+#include "types/wire.hh"
 
 namespace uvpg::detail {
 
@@ -222,6 +223,55 @@ std::pair<std::string, params> bind_named(std::string_view sql,
     throw error(UVPG_EPARAM, err);
   }
   return {std::move(*text), std::move(values)};
+}
+
+} // namespace uvpg::detail
+
+namespace uvpg::detail {
+
+sql_shape shape_of(std::string_view sql) {
+  sql_shape shape;
+  bool after_semicolon = false;
+  bool first_word_seen = false;
+  for (size_t i = 0; i < sql.size();) {
+    size_t j = skip_inert(sql, i);
+    bool comment = j != i && (sql[i] == '-' || sql[i] == '/');
+    if (j != i && !comment) {
+      first_word_seen = true;
+      if (after_semicolon) {
+        shape.single = false;
+      }
+      i = j;
+      continue;
+    }
+    if (comment) {
+      i = j;
+      continue;
+    }
+    char c = sql[i];
+    if (c == ';') {
+      after_semicolon = true;
+    } else if (!pg_isspace(c)) {
+      if (after_semicolon) {
+        shape.single = false;
+      }
+      if (!first_word_seen) {
+        first_word_seen = true;
+        size_t k = i;
+        while (k < sql.size() && ident_char(sql[k])) {
+          ++k;
+        }
+        std::string_view w = sql.substr(i, k - i);
+        shape.copy = w.size() == 4 && (w[0] | 0x20) == 'c' &&
+                     (w[1] | 0x20) == 'o' && (w[2] | 0x20) == 'p' &&
+                     (w[3] | 0x20) == 'y';
+        i = k > i ? k : i + 1;
+        continue;
+      }
+    }
+    ++i;
+  }
+  return shape;
 }
 
 } // namespace uvpg::detail

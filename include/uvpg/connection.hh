@@ -45,6 +45,19 @@ struct connect_options {
   bool enable_json = true;
   bool enable_hstore = true;
   bool enable_uuid = true;
+  /// Statements sent ahead of their results on one connection (libpq's
+  /// pipeline mode); each runs as its own implicit transaction, so an
+  /// error fails only its own statement.  1 turns pipelining off: each
+  /// statement is sent when the one before it has completed.
+  unsigned max_pipeline = 100;
+  /// Prepared statements kept per connection, least recently used
+  /// dropped first (asyncpg's defaults).  0 turns the cache off: every
+  /// statement is prepared unnamed, as PgBouncer's transaction mode needs.
+  size_t statement_cache_size = 100;
+  /// A cached statement older than this is prepared again (0: never).
+  std::chrono::seconds max_cached_statement_lifetime{300};
+  /// Longer statements are never cached.
+  size_t max_cacheable_statement_size = 15 * 1024;
 };
 
 /// A query parameter: any value with a typecaster (see uvpg/types.hh),
@@ -114,6 +127,14 @@ public:
   future<result> query(std::string_view sql, const A0 &a0, const A &...a) {
     return query(sql, params{param(a0), param(a)...});
   }
+
+  /// Runs `sql` once for every set of parameters in `rows`, as
+  /// asyncpg's executemany(): one Parse, a Bind/Execute per set and one
+  /// Sync, all in one round trip.  Atomic: the sets run in one implicit
+  /// transaction (or the program's own), so an error in any set fails
+  /// the call and leaves none of them done.  Every set has the same
+  /// number of parameters, and each column one type.
+  future<void> executemany(std::string_view sql, std::vector<params> rows);
 
   /// All rows of a statement, as asyncpg's fetch().
   template <class... A>

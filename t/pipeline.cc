@@ -1,0 +1,396 @@
+// Pipelining, the statement cache and executemany, against the real
+// server: results reach the right promises in order, an error fails only
+// its own statement, transactions keep their meaning, cached statements
+// survive schema changes and DEALLOCATE.
+#include <string>
+#include <vector>
+
+#include "test.hh"
+
+namespace {
+
+using test::loop_fixture;
+using test::wait;
+
+// The error a failed future carries, as a server_error (or fails).
+std::string sqlstate_of(const uvpg::future<uvpg::result> &f) {
+  try {
+    std::rethrow_exception(f.get_exception());
+  } catch (const uvpg::server_error &e) {
+    return e.sqlstate();
+  } catch (const std::exception &e) {
+    return std::string("not a server error: ") + e.what();
+  }
+}
+
+long long count_of(uv_loop_t *loop, uvpg::connection &c,
+                   const std::string &sql) {
+  return wait(loop, c.fetchval<int64_t>(sql));
+}
+
+// The session's prepared statements, but for this query's own.
+long long prepared(uv_loop_t *loop, uvpg::connection &c) {
+  return count_of(loop, c,
+                  "SELECT count(*) FROM pg_prepared_statements WHERE "
+                  "statement NOT LIKE '%pg_prepared_statements%'");
+}
+
+} // namespace
+
+TEST_SUITE("live/pipeline") {
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: 10,000 interleaved statements with errors "
+                  "complete in order, each with its own answer") {
+  auto c = test::connect(&loop);
+  constexpr int n = 10000;
+  std::vector<uvpg::future<uvpg::result>> fs;
+  std::vector<int> order;
+  fs.reserve(n);
+  for (int i = 0; i < n; ++i) {
+    uvpg::future<uvpg::result> f =
+        i % 97 == 13 ? c.query("SELECT 1 / ($1::int - $1::int)", i)
+        : i % 101 == 7
+            ? c.query("SELECT no_such_column_" + std::to_string(i % 3))
+        : i % 2 ? c.query("SELECT $1::int, $1::text", i)
+                : c.query("SELECT " + std::to_string(i) + "::int, '" +
+                          std::to_string(i) + "'::text");
+    fs.push_back(std::move(f).then_wrapped([&order, i](auto g) {
+      order.push_back(i);
+      return g.get();
+    }));
+  }
+  REQUIRE(test::run_until(&loop, [&] { return fs.back().available(); }));
+  int errors = 0;
+  for (int i = 0; i < n; ++i) {
+    INFO("statement " << i);
+    REQUIRE(fs[i].available());
+    if (i % 97 == 13) {
+      CHECK(sqlstate_of(fs[i]) == "22012");
+      ++errors;
+    } else if (i % 101 == 7) {
+      CHECK(sqlstate_of(fs[i]) == "42703");
+      ++errors;
+    } else {
+      uvpg::result r = fs[i].get();
+      REQUIRE(r.rows() == 1);
+      CHECK(r[0].get<int32_t>(0) == i);
+      CHECK(r[0].get<std::string>(1) == std::to_string(i));
+    }
+  }
+  CHECK(errors > 150);
+  REQUIRE(order.size() == static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    REQUIRE(order[i] == i);
+  }
+  // The session is fine afterwards, and out of pipeline mode when idle.
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT 7")) == 7);
+  CHECK(c.transaction_status() == UVPG_TRANS_IDLE);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: a failed statement fails only itself") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TEMP TABLE p (a int PRIMARY KEY)"));
+  auto a = c.query("INSERT INTO p VALUES ($1)", 1);
+  auto bad = c.query("INSERT INTO p VALUES ($1)", 1); // duplicate key
+  auto b = c.query("INSERT INTO p VALUES ($1)", 2);
+  auto rows = c.query("SELECT a FROM p ORDER BY a");
+  CHECK(wait(&loop, std::move(a)).command_status() == "INSERT 0 1");
+  REQUIRE(test::run_until(&loop, [&] { return bad.available(); }));
+  CHECK(sqlstate_of(bad) == "23505");
+  CHECK(wait(&loop, std::move(b)).command_status() == "INSERT 0 1");
+  uvpg::result r = wait(&loop, std::move(rows));
+  REQUIRE(r.rows() == 2);
+  CHECK(r[0].get<int32_t>(0) == 1);
+  CHECK(r[1].get<int32_t>(0) == 2);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: statements inside BEGIN keep transaction "
+                  "semantics") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TEMP TABLE t (a int)"));
+  auto begin = c.query("BEGIN");
+  auto ins1 = c.query("INSERT INTO t VALUES ($1)", 1);
+  auto bad = c.query("SELECT 1 / 0");
+  auto ins2 = c.query("INSERT INTO t VALUES ($1)", 2);
+  auto rollback = c.query("ROLLBACK");
+  auto count = c.fetchval<int64_t>("SELECT count(*) FROM t");
+  wait(&loop, std::move(begin));
+  wait(&loop, std::move(ins1));
+  REQUIRE(test::run_until(&loop, [&] { return ins2.available(); }));
+  CHECK(sqlstate_of(bad) == "22012");
+  CHECK(sqlstate_of(ins2) == "25P02"); // the transaction is aborted
+  wait(&loop, std::move(rollback));
+  CHECK(wait(&loop, std::move(count)) == 0);
+
+  // Committed work stays: BEGIN; INSERT; COMMIT pipelined.
+  auto b2 = c.query("BEGIN");
+  auto i3 = c.query("INSERT INTO t VALUES ($1)", 3);
+  auto commit = c.query("COMMIT");
+  wait(&loop, std::move(b2));
+  wait(&loop, std::move(i3));
+  wait(&loop, std::move(commit));
+  CHECK(count_of(&loop, c, "SELECT count(*) FROM t") == 1);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: several statements, COPY and timeouts run "
+                  "alone between pipelined neighbours") {
+  auto c = test::connect(&loop);
+  auto a = c.query("SELECT $1::int", 1);
+  auto multi = c.query("SELECT 1; SELECT 2");
+  auto copy = c.query("COPY (SELECT 1) TO STDOUT");
+  uvpg::query_options slow;
+  slow.timeout = std::chrono::milliseconds(100);
+  auto timed = c.query("SELECT pg_sleep(10)", {}, slow);
+  auto b = c.query("SELECT $1::int", 2);
+  CHECK(wait(&loop, std::move(a))[0].get<int32_t>(0) == 1);
+  CHECK(wait(&loop, std::move(multi))[0].get<int32_t>(0) == 2);
+  REQUIRE(test::run_until(&loop, [&] { return copy.available(); }));
+  CHECK(copy.failed());
+  REQUIRE(test::run_until(&loop, [&] { return timed.available(); }));
+  try {
+    timed.get();
+    FAIL("the statement should have timed out");
+  } catch (const uvpg::error &e) {
+    CHECK(e.status() == UV_ETIMEDOUT);
+  }
+  CHECK(wait(&loop, std::move(b))[0].get<int32_t>(0) == 2);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: statements that refuse a transaction block "
+                  "run, each in its own segment") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TABLE IF NOT EXISTS vac_me (a int)"));
+  auto v1 = c.query("VACUUM vac_me");
+  auto v2 = c.query("VACUUM (ANALYZE) vac_me");
+  auto s = c.query("SELECT $1::int", 5);
+  CHECK(wait(&loop, std::move(v1)).command_status() == "VACUUM");
+  CHECK(wait(&loop, std::move(v2)).command_status() == "VACUUM");
+  CHECK(wait(&loop, std::move(s))[0].get<int32_t>(0) == 5);
+  wait(&loop, c.query("DROP TABLE vac_me"));
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: max_pipeline = 1 turns it off and changes no "
+                  "answer") {
+  uvpg::connect_options o;
+  o.max_pipeline = 1;
+  auto c = test::connect(&loop, o);
+  std::vector<uvpg::future<uvpg::result>> fs;
+  for (int i = 0; i < 200; ++i) {
+    fs.push_back(i % 10 == 3 ? c.query("SELECT 1/0")
+                             : c.query("SELECT $1::int", i));
+  }
+  REQUIRE(test::run_until(&loop, [&] { return fs.back().available(); }));
+  for (int i = 0; i < 200; ++i) {
+    if (i % 10 == 3) {
+      CHECK(sqlstate_of(fs[i]) == "22012");
+    } else {
+      CHECK(fs[i].get()[0].get<int32_t>(0) == i);
+    }
+  }
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "pipeline: a backend killed mid-pipeline fails what was "
+                  "left with UVPG_ECONNBAD, nothing hangs") {
+  auto c = test::connect(&loop);
+  std::vector<uvpg::future<uvpg::result>> fs;
+  for (int i = 0; i < 50; ++i) {
+    fs.push_back(c.query("SELECT $1::int", i));
+  }
+  auto kill = c.query("SELECT pg_terminate_backend(pg_backend_pid())");
+  for (int i = 0; i < 50; ++i) {
+    fs.push_back(c.query("SELECT $1::int", i));
+  }
+  REQUIRE(test::run_until(&loop, [&] { return fs.back().available(); }));
+  for (int i = 0; i < 50; ++i) {
+    CHECK(fs[i].get()[0].get<int32_t>(0) == i);
+  }
+  CHECK(kill.failed());
+  for (int i = 50; i < 100; ++i) {
+    REQUIRE(fs[i].failed());
+    try {
+      fs[i].get();
+    } catch (const uvpg::error &e) {
+      CHECK(e.status() == UVPG_ECONNBAD);
+    }
+  }
+  CHECK(c.closed());
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: a statement is prepared once and "
+                  "reused") {
+  auto c = test::connect(&loop);
+  CHECK(prepared(&loop, c) == 0);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int + 1", i)) == i + 1);
+  }
+  auto r = wait(&loop, c.query("SELECT statement FROM pg_prepared_statements "
+                               "WHERE statement LIKE 'SELECT $1::int + 1'"));
+  CHECK(r.rows() == 1);
+  // Different parameter types make a statement of their own.
+  CHECK(wait(&loop, c.fetchval<int64_t>("SELECT $1::int8 + 1",
+                                        int64_t{41})) == 42);
+  CHECK(wait(&loop, c.fetchval<int64_t>("SELECT $1::int8 + 1",
+                                        int32_t{41})) == 42);
+  CHECK(count_of(&loop, c,
+                 "SELECT count(*) FROM pg_prepared_statements WHERE "
+                 "statement = 'SELECT $1::int8 + 1'") == 2);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: survives ALTER TABLE between "
+                  "executions") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TEMP TABLE s (a int)"));
+  wait(&loop, c.query("INSERT INTO s VALUES (1)"));
+  uvpg::result r = wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1));
+  CHECK(r.columns() == 1);
+  wait(&loop, c.query("ALTER TABLE s ADD COLUMN b text DEFAULT 'x'"));
+  r = wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1));
+  REQUIRE(r.columns() == 2);
+  CHECK(r[0].get<std::string>(1) == "x");
+  wait(&loop, c.query("ALTER TABLE s DROP COLUMN b"));
+  wait(&loop, c.query("ALTER TABLE s ALTER COLUMN a TYPE bigint"));
+  r = wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1));
+  REQUIRE(r.columns() == 1);
+  CHECK(r[0].get<int64_t>(0) == 1);
+  // The same inside a transaction: the first error aborted it, so the
+  // statement fails with the server's reason, not a retry's 25P02.
+  wait(&loop, c.query("BEGIN"));
+  r = wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1));
+  wait(&loop, c.query("ALTER TABLE s ADD COLUMN c int"));
+  auto f = c.query("SELECT * FROM s WHERE a = $1", 1);
+  REQUIRE(test::run_until(&loop, [&] { return f.available(); }));
+  CHECK(sqlstate_of(f) == "0A000");
+  wait(&loop, c.query("ROLLBACK"));
+  CHECK(wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1)).columns() ==
+        1);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: DEALLOCATE ALL and DISCARD ALL behind "
+                  "its back are survived") {
+  auto c = test::connect(&loop);
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int", 3)) == 3);
+  wait(&loop, c.query("DEALLOCATE ALL"));
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int", 4)) == 4);
+  wait(&loop, c.query("DISCARD ALL"));
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int", 5)) == 5);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: a bad statement fails every time it "
+                  "is sent, with the server's error") {
+  auto c = test::connect(&loop);
+  auto a = c.query("SELEC $1::int", 1);
+  auto b = c.query("SELEC $1::int", 2); // pipelined behind the bad Parse
+  REQUIRE(test::run_until(&loop, [&] { return b.available(); }));
+  CHECK(sqlstate_of(a) == "42601");
+  CHECK(sqlstate_of(b) == "42601");
+  CHECK(prepared(&loop, c) == 0);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: the least recently used statement is "
+                  "deallocated when it is full") {
+  uvpg::connect_options o;
+  o.statement_cache_size = 3;
+  auto c = test::connect(&loop, o);
+  for (int round = 0; round < 3; ++round) {
+    for (int i = 0; i < 10; ++i) {
+      std::string sql = "SELECT $1::int + " + std::to_string(i);
+      CHECK(wait(&loop, c.fetchval<int32_t>(sql, round)) == round + i);
+    }
+  }
+  // Three cached (the counting statement pushed one out as it came in,
+  // and the DEALLOCATE follows it).
+  CHECK(prepared(&loop, c) <= 3);
+  CHECK(count_of(&loop, c, "SELECT count(*) FROM pg_prepared_statements") ==
+        3);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: size 0 prepares nothing by name (for "
+                  "PgBouncer)") {
+  uvpg::connect_options o;
+  o.statement_cache_size = 0;
+  auto c = test::connect(&loop, o);
+  for (int i = 0; i < 5; ++i) {
+    CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int", i)) == i);
+  }
+  CHECK(prepared(&loop, c) == 0);
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: a statement past its lifetime is "
+                  "prepared again") {
+  uvpg::connect_options o;
+  o.max_cached_statement_lifetime = std::chrono::seconds(1);
+  auto c = test::connect(&loop, o);
+  const char *names = "SELECT string_agg(name, ',') FROM "
+                      "pg_prepared_statements WHERE statement = "
+                      "'SELECT $1::int * 2'";
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int * 2", 2)) == 4);
+  auto first = wait(&loop, c.fetchval<std::string>(names));
+  uv_sleep(1100);
+  CHECK(wait(&loop, c.fetchval<int32_t>("SELECT $1::int * 2", 3)) == 6);
+  auto second = wait(&loop, c.fetchval<std::string>(names));
+  CHECK(first != second);
+  CHECK(second.find(',') == std::string::npos); // the old one is gone
+}
+
+TEST_CASE_FIXTURE(loop_fixture, "executemany: every set, one round trip") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TEMP TABLE m (a int, b text, c float8)"));
+  std::vector<uvpg::params> rows;
+  for (int i = 0; i < 1000; ++i) {
+    rows.push_back({i, std::to_string(i), i * 1.5});
+  }
+  rows[10] = {10, nullptr, std::nullopt}; // NULLs in typed columns
+  wait(&loop, c.executemany("INSERT INTO m VALUES ($1, $2, $3)", rows));
+  CHECK(count_of(&loop, c, "SELECT count(*) FROM m") == 1000);
+  CHECK(count_of(&loop, c, "SELECT sum(a) FROM m") == 999 * 1000 / 2);
+  CHECK(count_of(&loop, c, "SELECT count(*) FROM m WHERE b IS NULL") == 1);
+  CHECK(wait(&loop, c.fetchval<double>("SELECT c FROM m WHERE a = 7")) ==
+        7 * 1.5);
+  // Nothing to do is done.
+  wait(&loop, c.executemany("INSERT INTO m VALUES ($1, $2, $3)", {}));
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
+                  "executemany: atomic, an error in one set leaves none") {
+  auto c = test::connect(&loop);
+  wait(&loop, c.query("CREATE TEMP TABLE u (a int PRIMARY KEY)"));
+  std::vector<uvpg::params> rows;
+  for (int i = 0; i < 100; ++i) {
+    rows.push_back({i == 60 ? 5 : i});
+  }
+  auto f = c.executemany("INSERT INTO u VALUES ($1)", rows);
+  auto after = c.fetchval<int64_t>("SELECT count(*) FROM u");
+  REQUIRE(test::run_until(&loop, [&] { return f.available(); }));
+  REQUIRE(f.failed());
+  try {
+    f.get();
+  } catch (const uvpg::server_error &e) {
+    CHECK(e.sqlstate() == "23505");
+  }
+  CHECK(wait(&loop, std::move(after)) == 0);
+  // Mismatched sets are refused before the wire.
+  auto bad = c.executemany("INSERT INTO u VALUES ($1)", {{1}, {1, 2}});
+  REQUIRE(test::run_until(&loop, [&] { return bad.available(); }));
+  CHECK(bad.failed());
+  auto mixed = c.executemany("INSERT INTO u VALUES ($1)",
+                             {{int32_t{1}}, {int64_t{2}}});
+  REQUIRE(test::run_until(&loop, [&] { return mixed.available(); }));
+  CHECK(mixed.failed());
+  CHECK(count_of(&loop, c, "SELECT count(*) FROM u") == 0);
+}
+
+} // TEST_SUITE
