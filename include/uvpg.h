@@ -33,7 +33,11 @@ typedef struct uvpg_connect_opts_s {
   int enable_json;         /* decode json/jsonb (typecaster module) */
   int enable_hstore;       /* decode hstore when the extension exists */
   int enable_uuid;         /* decode uuid */
-  void *reserved[8];       /* zero; room to grow without a new ABI */
+  unsigned int max_pipeline;         /* statements in flight; 1 = off */
+  unsigned int statement_cache_size; /* prepared statements kept; 0 = off */
+  unsigned int statement_lifetime_s; /* re-prepare after; 0 = never */
+  unsigned int max_cacheable_size;   /* longer statements: not cached */
+  void *reserved[6];       /* zero; room to grow without a new ABI */
 } uvpg_connect_opts_t;
 
 /* See uvpg_connect(3), uvpg_conn_query(3), uvpg_conn_close(3). */
@@ -41,6 +45,12 @@ typedef void (*uvpg_connect_cb)(uvpg_conn_t *conn, int status, void *data);
 typedef void (*uvpg_query_cb)(uvpg_conn_t *conn, int status,
                               uvpg_result_t *res, void *data);
 typedef void (*uvpg_close_cb)(uvpg_conn_t *conn, void *data);
+
+/* See uvpg_conn_copy_out(3), uvpg_conn_copy_in(3). */
+typedef int (*uvpg_copy_data_cb)(uvpg_conn_t *conn, const char *buf,
+                                 size_t len, void *data);
+typedef void (*uvpg_copy_ready_cb)(uvpg_conn_t *conn, void *data);
+typedef void (*uvpg_copy_drain_cb)(uvpg_conn_t *conn, void *data);
 
 /* Connection status, see uvpg_conn_get_status(3). */
 typedef enum {
@@ -104,6 +114,27 @@ UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
 UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
                                 int nparams, const char *const *params,
                                 uvpg_query_cb cb, void *data);
+
+/* See uvpg_conn_executemany(3). */
+UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
+                                      int nsets, int nparams,
+                                      const char *const *params,
+                                      uvpg_query_cb cb, void *data);
+
+/* See uvpg_conn_copy_out(3). */
+UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
+                                   uvpg_copy_data_cb on_data,
+                                   uvpg_query_cb done, void *data);
+UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn);
+
+/* See uvpg_conn_copy_in(3). */
+UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
+                                  uvpg_copy_ready_cb ready,
+                                  uvpg_query_cb done, void *data);
+UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
+                                     size_t len, uvpg_copy_drain_cb drained,
+                                     void *data);
+UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn, const char *errmsg);
 
 /* See uvpg_conn_close(3). */
 UVPG_EXTERN void uvpg_conn_close(uvpg_conn_t *conn, uvpg_close_cb cb,

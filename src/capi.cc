@@ -87,6 +87,10 @@ UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts) {
   opts->enable_json = 1;
   opts->enable_hstore = 1;
   opts->enable_uuid = 1;
+  opts->max_pipeline = 100;
+  opts->statement_cache_size = 100;
+  opts->statement_lifetime_s = 300;
+  opts->max_cacheable_size = 15 * 1024;
 }
 
 UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
@@ -106,6 +110,11 @@ UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
   o.enable_json = opts->enable_json != 0;
   o.enable_hstore = opts->enable_hstore != 0;
   o.enable_uuid = opts->enable_uuid != 0;
+  o.max_pipeline = opts->max_pipeline;
+  o.statement_cache_size = opts->statement_cache_size;
+  o.max_cached_statement_lifetime =
+      std::chrono::seconds(opts->statement_lifetime_s);
+  o.max_cacheable_statement_size = opts->max_cacheable_size;
   try {
     uvpg::detail::loop_scope scope(loop);
     auto *c = new uvpg_conn_s(loop, o);
@@ -157,6 +166,61 @@ UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
         v.null = true;
       }
       o->values.push_back(std::move(v));
+    }
+    conn->submit(o);
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return UV_ENOMEM;
+  }
+}
+
+UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
+                                      int nsets, int nparams,
+                                      const char *const *params,
+                                      uvpg_query_cb cb, void *data) {
+  if (!conn || !sql || nsets < 0 || nparams < 0 ||
+      (nsets > 0 && nparams > 0 && !params)) {
+    return UV_EINVAL;
+  }
+  try {
+    std::string err;
+    size_t count = 0;
+    auto text = uvpg::detail::convert_placeholders(sql, nparams > 0, nullptr,
+                                                   &count, err);
+    if (text && count && count != static_cast<size_t>(nparams)) {
+      err = "the statement has " + std::to_string(count) +
+            " placeholders but " + std::to_string(nparams) +
+            " parameters were given";
+      text.reset();
+    }
+    auto *o = new c_query;
+    o->cb = cb;
+    o->data = data;
+    if (!text) {
+      o->refused = UVPG_EPARAM;
+      o->refused_why = std::move(err);
+      conn->submit(o);
+      return 0;
+    }
+    o->sql = std::move(*text);
+    o->simple = false;
+    if (nsets == 0) {
+      // Nothing to run: completes, in its turn, with an empty success.
+      o->sql = "";
+      o->rows = 1;
+    } else {
+      o->rows = static_cast<size_t>(nsets);
+      size_t total = o->rows * static_cast<size_t>(nparams);
+      o->values.reserve(total);
+      for (size_t i = 0; i < total; ++i) {
+        uvpg::encoded v;
+        if (params[i]) {
+          v.bytes = params[i];
+        } else {
+          v.null = true;
+        }
+        o->values.push_back(std::move(v));
+      }
     }
     conn->submit(o);
     return 0;

@@ -204,6 +204,21 @@ struct op {
   bool retried = false;
 
   virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
+
+  // COPY (copy.cc): an op of the COPY API says which way its data goes;
+  // any other op meeting a COPY refuses it.
+  enum class copy_way : unsigned char { none, out, in };
+  virtual copy_way copies() const noexcept { return copy_way::none; }
+  /// COPY TO STDOUT: one row of data.  False pauses reading the socket
+  /// until conn_impl::copy_resume().
+  virtual bool copy_data(conn_impl *, std::string_view) noexcept {
+    return true;
+  }
+  /// COPY FROM STDIN: the server is ready for data.
+  virtual void copy_ready(conn_impl *) noexcept {}
+  /// COPY FROM STDIN: what copy_put() left in libpq's buffer is sent.
+  virtual void copy_drained(conn_impl *) noexcept {}
+
   /// Called once the engine is done with the op (after complete()).
   virtual void retire() noexcept { delete this; }
   virtual ~op() {
@@ -395,6 +410,11 @@ struct conn_impl {
   bool pipeline_on = false;   // libpq pipeline mode is entered
   int dispatching = 0;        // depth of user callbacks running
   bool draining_copy = false; // reading COPY TO STDOUT data to drop it
+  op::copy_way copying = op::copy_way::none; // the COPY API's data flows
+  bool copy_paused = false;   // its consumer asked for a pause
+  bool copy_draining = false; // copy_drained() is due when flushed
+  uvpg_copy_drain_cb copy_drain_cb = nullptr; // the C API's (copy.cc)
+  void *copy_drain_data = nullptr;
   bool copy_refused = false;
   bool refusal_due = false;   // a task will fail the refused head op
   std::string fatal_message; // a FATAL the server sent while idle
@@ -418,6 +438,15 @@ struct conn_impl {
   void finish(op *o);
   void lost(std::string why);
   void fail_all(int status);
+
+  // -- COPY (copy.cc) --
+  /// Queues `data` for the server: 0 when all of it is sent, 1 when
+  /// some waits for the socket (copy_drained() follows), < 0 on error.
+  int copy_put(std::string_view data);
+  /// Ends COPY FROM STDIN: with `why` the server fails the statement.
+  int copy_end(const char *why);
+  /// Reads COPY TO STDOUT data again after a pause.
+  void copy_resume();
 
   // -- lifecycle (conn.cc) --
   close_waiter *on_close = nullptr;

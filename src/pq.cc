@@ -428,12 +428,20 @@ void conn_impl::flush() {
   if (st != state::ready) {
     return;
   }
+  // A paused COPY TO STDOUT stops reading: the server then blocks on a
+  // full socket instead of our memory filling up.
+  int readable = copy_paused ? 0 : UV_READABLE;
   switch (PQflush(pg)) {
   case 0:
-    watch(UV_READABLE);
+    watch(readable);
+    if (copy_draining && wire_head) {
+      copy_draining = false;
+      op *o = wire_head;
+      dispatch(this, [&] { o->copy_drained(this); });
+    }
     break;
   case 1:
-    watch(UV_READABLE | UV_WRITABLE);
+    watch(readable | UV_WRITABLE);
     break;
   default:
     dead();
@@ -481,6 +489,37 @@ void conn_impl::read_input() {
   }
 
   while (wire_head && st == state::ready) {
+    if (copying == op::copy_way::out) {
+      if (copy_paused) {
+        break;
+      }
+      op *o = wire_head;
+      char *buf = nullptr;
+      int n;
+      bool more = true;
+      while (more && (n = PQgetCopyData(pg, &buf, 1)) > 0) {
+        dispatch(this, [&] {
+          more = o->copy_data(this, std::string_view(buf, n));
+        });
+        PQfreemem(buf);
+        if (close_requested || st != state::ready) {
+          return;
+        }
+      }
+      if (!more) {
+        copy_paused = true;
+        watch(0);
+        break;
+      }
+      if (n == 0) {
+        break; // more to come
+      }
+      copying = op::copy_way::none; // done (-1) or failed (-2): the
+                                     // statement's result follows
+    }
+    if (copying == op::copy_way::in) {
+      break; // its result comes after copy_end()
+    }
     if (draining_copy) {
       char *buf = nullptr;
       int n;
@@ -525,6 +564,22 @@ void conn_impl::read_input() {
         o->awaiting_sync = true;
       } else {
         end_of_results(o);
+      }
+      continue;
+    }
+    if (PQresultStatus(r) == PGRES_COPY_OUT &&
+        o->copies() == op::copy_way::out) {
+      PQclear(r);
+      copying = op::copy_way::out;
+      continue;
+    }
+    if (PQresultStatus(r) == PGRES_COPY_IN &&
+        o->copies() == op::copy_way::in) {
+      PQclear(r);
+      copying = op::copy_way::in;
+      dispatch(this, [&] { o->copy_ready(this); });
+      if (close_requested || st != state::ready) {
+        return;
       }
       continue;
     }
@@ -720,6 +775,8 @@ void conn_impl::lost(std::string why) {
     PQfinish(std::exchange(pg, nullptr));
   }
   pipeline_on = false;
+  copying = op::copy_way::none;
+  copy_paused = copy_draining = false;
   // From the loop, never inside a call of the user's that got here
   // through submit() -> pump() -> send().
   later([this] { fail_all(UVPG_ECONNBAD); });

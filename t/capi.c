@@ -492,6 +492,172 @@ static void test_strerror(void) {
   CHECK(strncmp(uvpg_version_string(), "0.1.0", 5) == 0);
 }
 
+
+/* uvpg_conn_executemany: every set in one round trip, atomic. */
+static void test_executemany(void) {
+  uv_loop_t loop;
+  const char *sets[] = {"1", "one", "2", NULL, "3", "three"};
+  const char *dup[] = {"10", "a", "10", "b"};
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "CREATE TEMP TABLE em (a int PRIMARY "
+                           "KEY, b text)", 0, NULL, on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "INSERT INTO em VALUES ($1, $2)",
+                                 3, 2, sets, on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "INSERT INTO em VALUES (%s, %s)",
+                                 2, 2, dup, on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT count(*) || ':' || count(b) "
+                           "FROM em", 0, NULL, on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "INSERT INTO em VALUES ($1)", 0,
+                                 1, NULL, on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT %s, %s", 1, 1, sets,
+                                 on_query, NULL), 0);
+  CHECK_EQ(uvpg_conn_executemany(NULL, "x", 1, 1, sets, on_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "x", -1, 1, sets, on_query, NULL),
+           UV_EINVAL);
+  while (st.query_calls < 6 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK_EQ(st.statuses[2], UVPG_ESERVER); /* duplicate key: none stored */
+  CHECK_STR(st.sqlstate[2], "23505");
+  CHECK_STR(st.values[3], "3:2");
+  CHECK_EQ(st.statuses[4], 0);            /* no sets: nothing to do */
+  CHECK_EQ(st.statuses[5], UVPG_EPARAM);  /* 2 placeholders, 1 value */
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
+/* What the COPY cases record. */
+static struct {
+  char out[256];
+  size_t out_len;
+  int rows_seen;
+  int paused;
+  int ready_calls;
+  int drained_calls;
+  uv_timer_t resume;
+} cp;
+
+static void on_resume(uv_timer_t *t);
+
+static int on_copy_row(uvpg_conn_t *conn, const char *buf, size_t len,
+                       void *data) {
+  CHECK(conn == st.conn);
+  CHECK(data == &cp);
+  if (cp.out_len + len < sizeof cp.out) {
+    memcpy(cp.out + cp.out_len, buf, len);
+    cp.out_len += len;
+  }
+  /* Pause after the first row; a timer resumes from the loop. */
+  if (++cp.rows_seen == 1) {
+    cp.paused = 1;
+    uv_timer_init(uvpg_conn_get_loop(conn), &cp.resume);
+    uv_timer_start(&cp.resume, on_resume, 20, 0);
+    return 1;
+  }
+  CHECK_EQ(cp.paused, 0);
+  return 0;
+}
+
+static void on_resume(uv_timer_t *t) {
+  CHECK_EQ(uvpg_conn_copy_resume(st.conn), 0);
+  cp.paused = 0;
+  uv_close((uv_handle_t *)t, NULL);
+}
+
+static void on_drained(uvpg_conn_t *conn, void *data) {
+  (void)conn;
+  CHECK(data == &cp);
+  cp.drained_calls++;
+}
+
+static void on_copy_ready(uvpg_conn_t *conn, void *data) {
+  static const char rows[] = "1\tone\n2\t\\N\n";
+  int rc;
+  CHECK(data == &cp);
+  cp.ready_calls++;
+  rc = uvpg_conn_copy_write(conn, rows, sizeof rows - 1, on_drained, &cp);
+  CHECK(rc == 0 || rc == 1);
+  CHECK_EQ(uvpg_conn_copy_end(conn, NULL), 0);
+  CHECK_EQ(uvpg_conn_copy_write(conn, "x", 1, NULL, NULL), UV_EINVAL);
+}
+
+static void on_copy_ready_bad(uvpg_conn_t *conn, void *data) {
+  static const char rows[] = "3\tthree\nfour\tfour\n";
+  (void)data;
+  cp.ready_calls++;
+  uvpg_conn_copy_write(conn, rows, sizeof rows - 1, NULL, NULL);
+  CHECK_EQ(uvpg_conn_copy_end(conn, NULL), 0);
+}
+
+static void on_copy_ready_abort(uvpg_conn_t *conn, void *data) {
+  (void)data;
+  cp.ready_calls++;
+  uvpg_conn_copy_write(conn, "5\tfive\n", 7, NULL, NULL);
+  CHECK_EQ(uvpg_conn_copy_end(conn, "changed my mind"), 0);
+}
+
+static void on_copy_done(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                         void *data) {
+  int i = st.query_calls++;
+  (void)conn;
+  (void)data;
+  if (i < 16) {
+    st.statuses[i] = status;
+    if (res && status == 0) {
+      strncpy(st.values[i], uvpg_result_cmd_status(res),
+              sizeof st.values[i] - 1);
+    } else if (res) {
+      strncpy(st.values[i], uvpg_result_error_message(res),
+              sizeof st.values[i] - 1);
+    }
+    if (res && uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE)) {
+      strncpy(st.sqlstate[i],
+              uvpg_result_error_field(res, UVPG_DIAG_SQLSTATE), 5);
+    }
+  }
+  uvpg_result_free(res);
+}
+
+/* COPY both ways: rows, a paused reader, a bad row, an abort. */
+static void test_copy(void) {
+  uv_loop_t loop;
+  memset(&cp, 0, sizeof cp);
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_query(st.conn, "CREATE TEMP TABLE cp (a int, b text)",
+                           0, NULL, on_copy_done, NULL), 0);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY cp FROM STDIN", on_copy_ready,
+                             on_copy_done, &cp), 0);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY cp FROM STDIN",
+                             on_copy_ready_bad, on_copy_done, &cp), 0);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY cp FROM STDIN",
+                             on_copy_ready_abort, on_copy_done, &cp), 0);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "SELECT 1", on_copy_ready_abort,
+                             on_copy_done, &cp), 0);
+  CHECK_EQ(uvpg_conn_copy_out(st.conn, "COPY cp TO STDOUT (FORMAT csv)",
+                              on_copy_row, on_copy_done, &cp), 0);
+  while (st.query_calls < 6 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK_STR(st.values[1], "COPY 2");
+  CHECK_EQ(st.statuses[2], UVPG_ESERVER); /* "four" is not an integer */
+  CHECK_STR(st.sqlstate[2], "22P02");
+  CHECK_EQ(st.statuses[3], UVPG_ESERVER); /* aborted with a message */
+  CHECK(strstr(st.values[3], "changed my mind") != NULL);
+  CHECK_EQ(st.statuses[4], UV_EINVAL);    /* SELECT is no COPY */
+  CHECK_EQ(st.statuses[5], 0);
+  CHECK_STR(st.values[5], "COPY 2");
+  CHECK_EQ(cp.ready_calls, 3);
+  CHECK_EQ(cp.rows_seen, 2);
+  CHECK(cp.out_len == 9 && memcmp(cp.out, "1,one\n2,\n", 9) == 0);
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
 int main(void) {
   static const struct {
     const char *name;
@@ -515,6 +681,10 @@ int main(void) {
       {"uvpg_conn_register_type/uvpg_result_get_custom: a C typecaster",
        test_register_type},
       {"uvpg_strerror/uvpg_err_name/uvpg_version", test_strerror},
+      {"uvpg_conn_executemany: sets in one round trip, atomic",
+       test_executemany},
+      {"uvpg_conn_copy_*: both ways, a pause, a bad row, an abort",
+       test_copy},
   };
   size_t i, n = sizeof cases / sizeof cases[0];
   for (i = 0; i < n; i++) {

@@ -24,6 +24,7 @@
 
 #include <uv.h>
 
+#include "uvpg/copy.hh"
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"
 #include "uvpg/types.hh"
@@ -135,6 +136,36 @@ public:
   /// the call and leaves none of them done.  Every set has the same
   /// number of parameters, and each column one type.
   future<void> executemany(std::string_view sql, std::vector<params> rows);
+
+  /// Runs a COPY ... FROM STDIN and resolves with its writer once the
+  /// server accepts data (see uvpg/copy.hh).  Fails with UV_EINVAL when
+  /// the statement turns out not to be a COPY FROM STDIN.
+  future<copy_writer> copy_in(std::string_view sql);
+  /// Runs a COPY ... TO STDOUT, handing each row to `sink`; resolves
+  /// with the number of rows.  A sink that throws (or whose future
+  /// fails) fails the call once the server has sent the rest.
+  future<uint64_t> copy_out(std::string_view sql, copy_sink sink);
+  /// COPY table TO STDOUT (asyncpg's copy_from_table).
+  future<uint64_t> copy_from_table(std::string_view table, copy_sink sink,
+                                   const copy_options &opts = {});
+  /// COPY (query) TO STDOUT (asyncpg's copy_from_query).  COPY takes no
+  /// parameters: `query` is sent as it is.
+  future<uint64_t> copy_from_query(std::string_view query, copy_sink sink,
+                                   const copy_options &opts = {});
+  /// COPY table FROM STDIN with `data` in the options' format (asyncpg's
+  /// copy_to_table); resolves with the number of rows stored.
+  future<uint64_t> copy_to_table(std::string_view table, std::string data,
+                                 const copy_options &opts = {});
+  /// Stores `records` in `table` through binary COPY (asyncpg's
+  /// copy_records_to_table).  Each record holds one parameter per column
+  /// (all of them, or `columns` in order); each value must have the
+  /// column's type (a string goes to text-like columns only), checked
+  /// against the table before any data is sent: UVPG_EPARAM otherwise.
+  /// The records are encoded before the call returns, so they need not
+  /// outlive it.  Resolves with the number of rows stored.
+  future<uint64_t> copy_records_to_table(std::string_view table,
+                                         const std::vector<params> &records,
+                                         std::vector<std::string> columns = {});
 
   /// All rows of a statement, as asyncpg's fetch().
   template <class... A>

@@ -102,11 +102,13 @@ template <class T> T read_integer(const field &f, const char *wants) {
   return static_cast<T>(v);
 }
 
+// Parameters go in binary form: no formatting here, no parsing on the
+// server, and the exact value whatever the session's settings.
 template <class T> void write_integer(T v, oid_t type, encoded &out) {
-  char buf[24];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  out.bytes.assign(buf, end);
+  out.bytes.clear();
+  store_be(out.bytes, v);
   out.type = type;
+  out.binary = true;
 }
 
 // float4/float8 text: the server prints NaN, Infinity, -Infinity.
@@ -130,17 +132,12 @@ template <class T> T read_float_text(const field &f) {
 }
 
 template <class T> void write_float(T v, oid_t type, encoded &out) {
+  // IEEE 754 bits: NaN, the infinities and -0 as they are.
+  using U = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
+  out.bytes.clear();
+  store_be(out.bytes, std::bit_cast<U>(v));
   out.type = type;
-  if (std::isnan(v)) {
-    out.bytes = "NaN";
-  } else if (std::isinf(v)) {
-    out.bytes = v > 0 ? "Infinity" : "-Infinity";
-  } else {
-    // Shortest text that reads back to the same value, -0 included.
-    char buf[64];
-    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-    out.bytes.assign(buf, end);
-  }
+  out.binary = true;
 }
 
 } // namespace
@@ -162,8 +159,9 @@ bool codec<bool>::decode(const field &f) {
   return raw[0] == 't';
 }
 void codec<bool>::encode(const bool &v, encoded &out) {
-  out.bytes = v ? "t" : "f";
+  out.bytes.assign(1, v ? '\1' : '\0');
   out.type = oids::boolean;
+  out.binary = true;
 }
 
 int16_t codec<int16_t>::decode(const field &f) {
