@@ -198,6 +198,8 @@ struct op {
   unsigned groups = 0;       // result groups still to come (each ends
                              // with a null PGresult)
   bool prepares = false;     // its first group is the Parse of `stmt`
+  bool parse_pending = false; // that Parse's result is still to come
+  size_t rows_sent = 0;      // parameter sets handed to libpq
   bool pipelined = false;    // sent in pipeline mode: a sync ends it
   bool awaiting_sync = false;
   bool done = false;         // every result read; completes in turn
@@ -429,6 +431,8 @@ struct conn_impl {
   void pump();
   bool send(op *o);
   bool send_pipelined(op *o);
+  bool send_rows(op *o);
+  op *sending = nullptr; // a segment only partly sent (the socket is full)
   void flush();
   void read_input();
   bool dead();

@@ -103,7 +103,7 @@ void push_wire(conn_impl *c, op *o) {
 
 void conn_impl::pump() {
   while (st == state::ready && !close_requested && !cancel_pending &&
-         !queue.empty()) {
+         !sending && !queue.empty()) {
     op *h = queue.head;
     if (h->refused) {
       // Rejected before the wire (a placeholder mistake): it fails in its
@@ -392,15 +392,45 @@ bool conn_impl::send_pipelined(op *o) {
     ++sent_count;
   }
   push_wire(this, o);
+  o->rows_sent = 0;
+  o->parse_pending = false;
+  o->pipelined = true;
+  o->awaiting_sync = false;
   if (o->prepares) {
     ok = ok && PQsendPrepare(pg, name, o->sql.c_str(), static_cast<int>(n),
                              a.types.data());
     ++o->groups;
+    o->parse_pending = true;
   }
-  for (size_t r = 0; ok && r < o->rows; ++r) {
-    a.fill(o, n, r);
-    int fmt = o->binary_results ? 1 : 0;
-    if (o->prepares || e) {
+  if (!ok) {
+    // Part of the segment may be in libpq's buffer already: there is no
+    // taking it back, so the session is given up.
+    dead();
+    lost(PQerrorMessage(pg));
+    return false;
+  }
+  return send_rows(o);
+}
+
+// Sends the parameter sets of `o` from the first one not sent yet, then
+// its Sync.  A long executemany stops when the socket is full and
+// flush() goes on when it is writable: libpq would otherwise try the
+// full socket again (a failing send and recv) on every message.
+bool conn_impl::send_rows(op *o) {
+  size_t n = o->rows ? o->values.size() / o->rows : 0;
+  const char *name = o->stmt ? o->stmt->name.c_str() : "";
+  bool named = o->stmt || o->prepares;
+  param_arrays a;
+  if (!named) {
+    a.fill_types(o, n);
+  }
+  int fmt = o->binary_results ? 1 : 0;
+  size_t unflushed = 0;
+  int ok = 1;
+  sending = nullptr;
+  while (ok && o->rows_sent < o->rows) {
+    a.fill(o, n, o->rows_sent);
+    if (named) {
       ok = PQsendQueryPrepared(pg, name, static_cast<int>(n),
                                a.values.data(), a.lengths.data(),
                                a.formats.data(), fmt);
@@ -410,13 +440,24 @@ bool conn_impl::send_pipelined(op *o) {
                              a.lengths.data(), a.formats.data(), fmt);
     }
     ++o->groups;
+    ++o->rows_sent;
+    unflushed += 32;
+    for (int len : a.lengths) {
+      unflushed += 4 + static_cast<size_t>(len);
+    }
+    if (ok && unflushed >= 32768 && o->rows_sent < o->rows) {
+      unflushed = 0;
+      int f = PQflush(pg);
+      if (f == 1) {
+        sending = o;
+        watch(UV_READABLE | UV_WRITABLE);
+        return true;
+      }
+      ok = f == 0;
+    }
   }
   ok = ok && PQpipelineSync(pg);
-  o->pipelined = true;
-  o->awaiting_sync = false;
   if (!ok) {
-    // Part of the segment may be in libpq's buffer already: there is no
-    // taking it back, so the session is given up.
     dead();
     lost(PQerrorMessage(pg));
     return false;
@@ -433,6 +474,14 @@ void conn_impl::flush() {
   int readable = copy_paused ? 0 : UV_READABLE;
   switch (PQflush(pg)) {
   case 0:
+    if (sending) {
+      // The socket took everything: send the rest of the segment.
+      if (!send_rows(sending) || sending) {
+        return;
+      }
+      pump();
+      return;
+    }
     watch(readable);
     if (copy_draining && wire_head) {
       copy_draining = false;
@@ -536,6 +585,9 @@ void conn_impl::read_input() {
     }
     PGresult *r = PQgetResult(pg);
     op *o = wire_head;
+    if (o == sending && o->groups == 0) {
+      break; // the results caught up with a segment still being sent
+    }
     if (o->awaiting_sync) {
       if (!r) {
         break; // libpq has not parsed the sync yet
@@ -557,7 +609,8 @@ void conn_impl::read_input() {
       if (o->groups > 0) {
         --o->groups;
       }
-      if (o->groups > 0) {
+      o->parse_pending = false;
+      if (o->groups > 0 || o == sending) {
         continue;
       }
       if (o->pipelined) {
@@ -607,7 +660,7 @@ void conn_impl::read_input() {
     if (gone && PQresultStatus(r) == PGRES_FATAL_ERROR &&
         !PQresultErrorField(r, PG_DIAG_SQLSTATE) && o->res) {
       PQclear(r); // libpq's own "connection closed": keep the server's
-    } else if (o->prepares && o->groups == o->rows + 1 && !is_error(r)) {
+    } else if (o->parse_pending && !is_error(r)) {
       PQclear(r); // the Parse went through
     } else {
       collect(o, r);
@@ -775,6 +828,7 @@ void conn_impl::lost(std::string why) {
     PQfinish(std::exchange(pg, nullptr));
   }
   pipeline_on = false;
+  sending = nullptr;
   copying = op::copy_way::none;
   copy_paused = copy_draining = false;
   // From the loop, never inside a call of the user's that got here
@@ -784,6 +838,7 @@ void conn_impl::lost(std::string why) {
 
 void conn_impl::fail_all(int status) {
   wire_head = wire_tail = nullptr;
+  sending = nullptr;
   while (!sent.empty() || !queue.empty()) {
     op *o = !sent.empty() ? sent.pop() : queue.pop();
     release(std::exchange(o->stmt, nullptr));
