@@ -1,20 +1,59 @@
-// uvpg_bench: throughput of uvpg on the issue-4 workloads it can run
-// today (W1 point queries, W2 rows).  Prints one line per workload:
-//   <workload> <ops> <seconds> <ops/s>
+// uvpg_bench: throughput of uvpg on the workloads of issue 4.  Prints
+// one line per run:
+//   <workload> <count> <seconds> <count/s> [peak RSS kB]
+// (W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS.)
 // Run by bench/run.sh against a throwaway cluster; never a unit test.
 //
-//   uvpg_bench W1a|W1b|W1c|W2 SECONDS [conninfo]
+//   uvpg_bench W1a|W1b|W1c|W2|W3a|W3b|W4|W5 SECONDS [conninfo]
+//
+// W1 point `SELECT $1::int`: (a) 1 caller on 1 connection, (b) 32
+//    callers over 8 connections, (c) 32 callers on 1 connection.
+// W2 1000 rows (int, text, timestamptz, float8), each value decoded to
+//    a native type, 8 callers over 8 connections.
+// W3 100,000 (int, text, float8) rows into a temp table in one
+//    transaction: (a) executemany, (b) copy_records_to_table.
+// W4 SELECT id, doc FROM bench_w4 (1000 rows of ~1 KB jsonb, made by
+//    bench/setup.sql), each doc parsed to a uvpg::json and read through
+//    its root, 8 callers over 8 connections.
+// W5 10,000,000 rows `SELECT i FROM generate_series(1,N) i` through a
+//    named server-side cursor inside a transaction.
+// W1, W2 and W4 run for SECONDS; W3 and W5 run to completion (SECONDS
+// is ignored).  BENCH_W3_ROWS and BENCH_W5_ROWS change their row counts.
+//
+// Exit status: 0 done, 1 failed (error or a wrong value), 2 usage,
+// 3 the workload needs an API this build of uvpg does not have.
+#include <sys/resource.h>
+
 #include <chrono>
+#include <concepts>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "uvpg.hh"
+#include "uvpg/types/datetime.hh"
+#include "uvpg/types/json.hh"
 
 namespace {
 
 using clock_type = std::chrono::steady_clock;
+
+// The same SQL as bench/asyncpg_bench.py and the pgbench scripts of
+// bench/run.sh.
+constexpr const char *point_sql = "SELECT $1::int";
+constexpr const char *rows_sql = "SELECT i, i::text, now(), i*1.5::float8 "
+                                 "FROM generate_series(1,1000) i";
+constexpr const char *json_sql = "SELECT id, doc FROM bench_w4";
+constexpr const char *w3_table_sql =
+    "CREATE TEMP TABLE bench_w3 (a int, b text, c float8)";
+constexpr const char *w3_insert_sql =
+    "INSERT INTO bench_w3 (a, b, c) VALUES ($1, $2, $3)";
+// Rows a W5 fetch asks for (asyncpg_bench.py uses the same).
+constexpr int w5_batch = 10000;
 
 struct run_state {
   clock_type::time_point end;
@@ -23,11 +62,12 @@ struct run_state {
   bool failed = false;
 };
 
-// One caller: `SELECT $1::int` with a changing parameter, back to back.
+// W1: one caller, `SELECT $1::int` with a changing parameter, back to
+// back; checks every answer.
 uvpg::future<void> point_caller(uvpg::connection &c, run_state &s, int id) {
   int i = id;
   while (clock_type::now() < s.end) {
-    auto r = co_await c.query("SELECT $1::int", i);
+    auto r = co_await c.query(point_sql, i);
     if (r[0].get<int32_t>(0) != i) {
       s.failed = true;
     }
@@ -36,18 +76,100 @@ uvpg::future<void> point_caller(uvpg::connection &c, run_state &s, int id) {
   }
 }
 
-// One caller of W2: 1000 rows, every value decoded to a native type.
+// W2: one caller, 1000 rows a query, every value decoded to its native
+// type (int32, std::string, uvpg::timestamptz, double).
 uvpg::future<void> rows_caller(uvpg::connection &c, run_state &s) {
   while (clock_type::now() < s.end) {
-    auto r = co_await c.query("SELECT i, i::text, now(), i*1.5::float8 "
-                              "FROM generate_series(1,1000) i");
+    auto r = co_await c.query(rows_sql);
     for (const uvpg::row &row : r) {
-      auto [a, b, t, d] = row.as_tuple<int32_t, std::string,
-                                       std::string, double>();
-      s.rows += a > 0 && !b.empty() && !t.empty() && d > 0;
+      auto [a, b, t, d] =
+          row.as_tuple<int32_t, std::string, uvpg::timestamptz, double>();
+      if (a <= 0 || b.empty() || t.since_2000() <= 0 || d <= 0) {
+        s.failed = true;
+      }
+      ++s.rows;
     }
     ++s.ops;
   }
+}
+
+// W4: one caller, 1000 jsonb documents a query, each parsed into a
+// uvpg::json whose root is read (its "id" must be the row's id).
+uvpg::future<void> json_caller(uvpg::connection &c, run_state &s) {
+  while (clock_type::now() < s.end) {
+    auto r = co_await c.query(json_sql);
+    for (const uvpg::row &row : r) {
+      auto id = row.get<int32_t>(0);
+      auto doc = row.get<uvpg::json>(1);
+      int64_t doc_id = doc.root()["id"].get_int64().value();
+      if (doc_id != id) {
+        s.failed = true;
+      }
+      ++s.rows;
+    }
+    ++s.ops;
+  }
+}
+
+// W3 needs connection::executemany (W3a) and
+// connection::copy_records_to_table (W3b).  They are looked for here
+// rather than assumed, so that the bench builds against a uvpg without
+// them and says it cannot run that workload (exit 3).
+template <class C>
+concept has_executemany = requires(C &c, std::vector<uvpg::params> rows) {
+  {
+    c.executemany(std::string_view{}, std::move(rows))
+    } -> std::same_as<uvpg::future<void>>;
+};
+template <class C>
+concept has_copy_records = requires(C &c, std::vector<uvpg::params> rows) {
+  {
+    c.copy_records_to_table(std::string_view{}, rows,
+                            std::vector<std::string>{})
+    } -> std::same_as<uvpg::future<uint64_t>>;
+};
+
+// W3a: inserts `rows` with executemany, in one transaction.
+template <class C>
+uvpg::future<void> insert_many(C &c, std::vector<uvpg::params> rows) {
+  co_await c.query("BEGIN");
+  co_await c.executemany(w3_insert_sql, std::move(rows));
+  co_await c.query("COMMIT");
+}
+
+// W3b: inserts `rows` with binary COPY, in one transaction.
+template <class C>
+uvpg::future<void> insert_copy(C &c, std::vector<uvpg::params> rows) {
+  // (The column list is a named vector: GCC 12 rejects a braced list
+  // as an argument inside a coroutine.)
+  std::vector<std::string> columns{"a", "b", "c"};
+  co_await c.query("BEGIN");
+  co_await c.copy_records_to_table("bench_w3", rows, std::move(columns));
+  co_await c.query("COMMIT");
+}
+
+// W5: reads every row of `sql` through a named cursor in a transaction
+// of its own, w5_batch rows a FETCH; counts them and sums the values.
+uvpg::future<void> stream_rows(uvpg::connection &c, run_state &s,
+                               std::string sql, long long &sum) {
+  co_await c.query("BEGIN");
+  uvpg::cursor_options o;
+  o.name = "bench_w5";
+  o.arraysize = w5_batch;
+  uvpg::cursor cur(c, o);
+  co_await cur.execute(sql);
+  for (;;) {
+    auto batch = co_await cur.fetchmany();
+    if (batch.empty()) {
+      break;
+    }
+    for (const uvpg::row &row : batch) {
+      sum += row.get<int32_t>(0);
+    }
+    s.rows += static_cast<long>(batch.size());
+  }
+  co_await cur.close();
+  co_await c.query("COMMIT");
 }
 
 template <class T> T wait(uv_loop_t *loop, uvpg::future<T> f) {
@@ -57,22 +179,86 @@ template <class T> T wait(uv_loop_t *loop, uvpg::future<T> f) {
   return f.get();
 }
 
+long env_count(const char *name, long fallback) {
+  const char *v = std::getenv(name);
+  long n = v != nullptr ? std::atol(v) : 0;
+  return n > 0 ? n : fallback;
+}
+
+long peak_rss_kb() {
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  return ru.ru_maxrss; // kB on Linux
+}
+
+double seconds_since(clock_type::time_point start) {
+  return std::chrono::duration<double>(clock_type::now() - start).count();
+}
+
+// The W3 rows: (i, "row i", i * 1.5) for i in 1..n.
+std::vector<uvpg::params> w3_rows(long n) {
+  std::vector<uvpg::params> rows;
+  rows.reserve(static_cast<size_t>(n));
+  for (long i = 1; i <= n; ++i) {
+    rows.push_back({static_cast<int32_t>(i), "row " + std::to_string(i),
+                    static_cast<double>(i) * 1.5});
+  }
+  return rows;
+}
+
+// W3a / W3b on connection `c`: returns the exit status.
+template <class C> int run_insert(uv_loop_t *loop, C &c, bool copy) {
+  long n = env_count("BENCH_W3_ROWS", 100000);
+  wait(loop, c.query(w3_table_sql));
+  // The rows are built before the clock starts, as asyncpg's are.
+  std::vector<uvpg::params> rows = w3_rows(n);
+  auto start = clock_type::now();
+  if (copy) {
+    if constexpr (has_copy_records<C>) {
+      wait(loop, insert_copy(c, std::move(rows)));
+    } else {
+      std::fprintf(stderr, "uvpg_bench: W3b needs "
+                           "connection::copy_records_to_table, which this "
+                           "build of uvpg lacks\n");
+      return 3;
+    }
+  } else {
+    if constexpr (has_executemany<C>) {
+      wait(loop, insert_many(c, std::move(rows)));
+    } else {
+      std::fprintf(stderr, "uvpg_bench: W3a needs connection::executemany, "
+                           "which this build of uvpg lacks\n");
+      return 3;
+    }
+  }
+  double took = seconds_since(start);
+  auto got =
+      wait(loop, c.template fetchval<int64_t>("SELECT count(*) FROM bench_w3"));
+  std::printf("%s %ld %.3f %.0f\n", copy ? "W3b" : "W3a", n, took, n / took);
+  return got == n ? 0 : 1;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: uvpg_bench W1a|W1b|W1c|W2 SECONDS "
-                         "[conninfo]\n");
+    std::fprintf(stderr, "usage: uvpg_bench W1a|W1b|W1c|W2|W3a|W3b|W4|W5 "
+                         "SECONDS [conninfo]\n");
     return 2;
   }
   std::string w = argv[1];
   double secs = std::atof(argv[2]);
   const char *env = std::getenv("UVPG_DSN");
   std::string dsn = argc > 3 ? argv[3] : env ? env : "";
-  // W1a: 1 caller, 1 connection; W1b: 32 callers over 8 connections;
-  // W1c: 32 callers on one connection; W2: 8 callers over 8 connections.
-  int conns = w == "W1a" || w == "W1c" ? 1 : 8;
-  int callers = w == "W1a" ? 1 : w == "W2" ? 8 : 32;
+  bool timed = w == "W1a" || w == "W1b" || w == "W1c" || w == "W2" || w == "W4";
+  if (!timed && w != "W3a" && w != "W3b" && w != "W5") {
+    std::fprintf(stderr, "uvpg_bench: no workload %s\n", w.c_str());
+    return 2;
+  }
+  // Connections and concurrent callers of the timed workloads: W1a 1/1,
+  // W1b 8/32, W1c 1/32, W2 and W4 8/8.  W3 and W5 use one connection.
+  int conns = w == "W1b" || w == "W2" || w == "W4" ? 8 : 1;
+  int callers = w == "W1a" ? 1 : w == "W1b" || w == "W1c" ? 32 : 8;
 
   uv_loop_t loop;
   uv_loop_init(&loop);
@@ -82,30 +268,47 @@ int main(int argc, char **argv) {
     for (int i = 0; i < conns; ++i) {
       cs.push_back(wait(&loop, uvpg::connection::connect(&loop, dsn)));
     }
-    run_state s;
-    auto start = clock_type::now();
-    s.end = start + std::chrono::duration_cast<clock_type::duration>(
-                        std::chrono::duration<double>(secs));
-    std::vector<uvpg::future<void>> running;
-    for (int i = 0; i < callers; ++i) {
-      auto &c = cs[i % conns];
-      running.push_back(w == "W2" ? rows_caller(c, s)
-                                  : point_caller(c, s, i * 1000000));
+    if (w == "W3a" || w == "W3b") {
+      rc = run_insert(&loop, cs[0], w == "W3b");
+    } else if (w == "W5") {
+      long n = env_count("BENCH_W5_ROWS", 10000000);
+      run_state s;
+      long long sum = 0;
+      auto start = clock_type::now();
+      wait(&loop, stream_rows(cs[0], s,
+                              "SELECT i FROM generate_series(1," +
+                                  std::to_string(n) + ") i",
+                              sum));
+      double took = seconds_since(start);
+      std::printf("W5 %ld %.3f %.0f %ld\n", s.rows, took, s.rows / took,
+                  peak_rss_kb());
+      rc =
+          s.rows == n && sum == static_cast<long long>(n) * (n + 1) / 2 ? 0 : 1;
+    } else {
+      run_state s;
+      auto start = clock_type::now();
+      s.end = start + std::chrono::duration_cast<clock_type::duration>(
+                          std::chrono::duration<double>(secs));
+      std::vector<uvpg::future<void>> running;
+      for (int i = 0; i < callers; ++i) {
+        auto &c = cs[i % conns];
+        running.push_back(w == "W2"   ? rows_caller(c, s)
+                          : w == "W4" ? json_caller(c, s)
+                                      : point_caller(c, s, i * 1000000));
+      }
+      for (auto &f : running) {
+        wait(&loop, std::move(f));
+      }
+      double took = seconds_since(start);
+      long count = w == "W2" || w == "W4" ? s.rows : s.ops;
+      std::printf("%s %ld %.3f %.0f\n", w.c_str(), count, took, count / took);
+      rc = s.failed ? 1 : 0;
     }
-    for (auto &f : running) {
-      wait(&loop, std::move(f));
-    }
-    double took = std::chrono::duration<double>(clock_type::now() - start)
-                      .count();
-    std::printf("%s %ld %.3f %.0f\n", w.c_str(),
-                w == "W2" ? s.rows : s.ops, took,
-                (w == "W2" ? s.rows : s.ops) / took);
-    rc = s.failed ? 1 : 0;
     for (auto &c : cs) {
       wait(&loop, c.close());
     }
   } catch (const std::exception &e) {
-    std::fprintf(stderr, "uvpg_bench: %s\n", e.what());
+    std::fprintf(stderr, "uvpg_bench %s: %s\n", w.c_str(), e.what());
     rc = 1;
   }
   uv_run(&loop, UV_RUN_DEFAULT);
