@@ -121,6 +121,18 @@ UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
                                       const char *const *params,
                                       uvpg_query_cb cb, void *data);
 
+/* See uvpg_conn_prepare(3). */
+UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
+                                  const char *sql, uvpg_query_cb cb,
+                                  void *data);
+UVPG_EXTERN int uvpg_conn_query_prepared(uvpg_conn_t *conn, const char *name,
+                                         int nparams,
+                                         const char *const *params,
+                                         uvpg_query_cb cb, void *data);
+UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res);
+UVPG_EXTERN unsigned int uvpg_result_paramtype(const uvpg_result_t *res,
+                                               int index);
+
 /* See uvpg_conn_copy_out(3). */
 UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
                                    uvpg_copy_data_cb on_data,

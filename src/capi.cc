@@ -229,6 +229,76 @@ UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
   }
 }
 
+UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
+                                  const char *sql, uvpg_query_cb cb,
+                                  void *data) {
+  if (!conn || !name || !*name || !sql) {
+    return UV_EINVAL;
+  }
+  try {
+    std::string err;
+    size_t count = 0;
+    auto text = uvpg::detail::convert_placeholders(sql, true, nullptr, &count,
+                                                   err);
+    auto *o = new c_query;
+    o->cb = cb;
+    o->data = data;
+    if (!text) {
+      o->refused = UVPG_EPARAM;
+      o->refused_why = std::move(err);
+      conn->submit(o);
+      return 0;
+    }
+    o->sql = std::move(*text);
+    o->named = name;
+    o->describe = true;
+    o->simple = false;
+    conn->submit(o);
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return UV_ENOMEM;
+  }
+}
+
+UVPG_EXTERN int uvpg_conn_query_prepared(uvpg_conn_t *conn, const char *name,
+                                         int nparams,
+                                         const char *const *params,
+                                         uvpg_query_cb cb, void *data) {
+  if (!conn || !name || !*name || nparams < 0 || (nparams > 0 && !params)) {
+    return UV_EINVAL;
+  }
+  try {
+    auto *o = new c_query;
+    o->cb = cb;
+    o->data = data;
+    o->named = name;
+    o->simple = false;
+    o->values.reserve(nparams);
+    for (int i = 0; i < nparams; ++i) {
+      uvpg::encoded v;
+      if (params[i]) {
+        v.bytes = params[i];
+      } else {
+        v.null = true;
+      }
+      o->values.push_back(std::move(v));
+    }
+    conn->submit(o);
+    return 0;
+  } catch (const std::bad_alloc &) {
+    return UV_ENOMEM;
+  }
+}
+
+UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res) {
+  return res ? PQnparams(pgres(res)) : -1;
+}
+
+UVPG_EXTERN unsigned int uvpg_result_paramtype(const uvpg_result_t *res,
+                                               int index) {
+  return res ? PQparamtype(pgres(res), index) : 0;
+}
+
 UVPG_EXTERN void uvpg_conn_close(uvpg_conn_t *conn, uvpg_close_cb cb,
                                  void *data) {
   if (!conn) {

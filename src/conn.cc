@@ -271,6 +271,199 @@ connection::~connection() {
   }
 }
 
+// ---- prepared statements (uvpg/statement.hh) ----
+
+namespace {
+
+struct discard_op final : detail::op {
+  void complete(conn_impl *, int, PGresult *res) noexcept override {
+    PQclear(res);
+  }
+};
+
+} // namespace
+
+} // namespace uvpg
+
+namespace uvpg::detail {
+
+// A prepared statement's state: its connection (null once freed), name,
+// parameter types and description.  The last handle deallocates it.
+struct statement_shared final : free_observer {
+  conn_impl *conn = nullptr;
+  std::string name;
+  std::string sql;
+  std::vector<oid_t> types;
+  result columns;
+  statement_shared() = default;
+  statement_shared(const statement_shared &) = delete;
+  statement_shared &operator=(const statement_shared &) = delete;
+  ~statement_shared() {
+    if (!conn) {
+      return;
+    }
+    conn->unobserve(this);
+    if (!conn->close_requested && conn->st == conn_impl::state::ready) {
+      loop_scope scope(conn->loop);
+      auto *o = new discard_op;
+      o->sql = "DEALLOCATE " + name;
+      o->simple = false;
+      o->internal = true;
+      conn->submit(o);
+    }
+  }
+  void connection_freed() noexcept override { conn = nullptr; }
+};
+
+} // namespace uvpg::detail
+
+namespace uvpg {
+
+namespace {
+
+struct prepare_op final : detail::op {
+  promise<prepared_statement> p;
+  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+    if (status < 0) {
+      p.set_exception(detail::make_error(c, status, res));
+      PQclear(res);
+      return;
+    }
+    auto s = std::make_shared<detail::statement_shared>();
+    s->conn = c;
+    c->observe(s.get());
+    s->name = named;
+    s->sql = sql;
+    for (int i = 0; res && i < PQnparams(res); ++i) {
+      s->types.push_back(PQparamtype(res, i));
+    }
+    s->columns = result(res, c->types);
+    p.set_value(prepared_statement(std::move(s)));
+  }
+};
+
+// The values must fit the parameter types the server decided: a binary
+// value is read by its parameter's type, so another type would be read
+// as garbage or refused.
+bool check_typed(const params &args, const std::vector<oid_t> &types,
+                 size_t row, std::string &err) {
+  std::string where = row ? " of row " + std::to_string(row) : "";
+  if (args.size() != types.size()) {
+    err = "the prepared statement takes " + std::to_string(types.size()) +
+          " parameters but " + std::to_string(args.size()) +
+          " were given" + where;
+    return false;
+  }
+  for (size_t i = 0; i < args.size(); ++i) {
+    const encoded &a = args[i];
+    if (!a.null && a.binary && a.type != types[i]) {
+      err = "parameter $" + std::to_string(i + 1) + where + " has type " +
+            std::to_string(types[i]) + " but the value is of type " +
+            std::to_string(a.type) + "; send the parameter's own type";
+      return false;
+    }
+  }
+  return check_params(args, row, err);
+}
+
+} // namespace
+
+future<prepared_statement> connection::prepare(std::string_view sql) {
+  if (!_impl) {
+    return make_exception_future<prepared_statement>(
+        error(UVPG_ECLOSED, "prepare on a closed connection"));
+  }
+  detail::loop_scope scope(_impl->loop);
+  std::string err;
+  size_t count = 0;
+  auto text = detail::convert_placeholders(sql, true, nullptr, &count, err);
+  if (!text) {
+    _impl->set_error(err);
+    return make_exception_future<prepared_statement>(error(UVPG_EPARAM, err));
+  }
+  auto *o = new prepare_op;
+  auto f = o->p.get_future();
+  o->sql = std::move(*text);
+  o->named = "uvpg_p" + std::to_string(++_impl->prepared_count);
+  o->describe = true;
+  o->simple = false;
+  _impl->submit(o);
+  return f;
+}
+
+future<result> prepared_statement::query(params args) const {
+  return query(std::move(args), query_options{});
+}
+
+future<result> prepared_statement::query(params args,
+                                         const query_options &opts) const {
+  if (!_s) {
+    throw usage_error("prepared_statement::query on an empty statement");
+  }
+  if (!_s->conn) {
+    return fail_query(UVPG_ECLOSED, "the statement's connection is closed");
+  }
+  detail::loop_scope scope(_s->conn->loop);
+  std::string err;
+  if (!check_typed(args, _s->types, 0, err)) {
+    _s->conn->set_error(err);
+    return fail_query(UVPG_EPARAM, err);
+  }
+  auto *o = new promise_query;
+  auto f = detail::future_of<result>(o);
+  o->sql = _s->sql;
+  o->named = _s->name;
+  o->simple = false;
+  o->binary_results = opts.binary_results;
+  o->timeout = opts.timeout;
+  o->values.assign(std::make_move_iterator(args.begin()),
+                   std::make_move_iterator(args.end()));
+  _s->conn->submit(o);
+  return f;
+}
+
+future<void> prepared_statement::executemany(std::vector<params> rows) const {
+  if (!_s) {
+    throw usage_error("prepared_statement::executemany on an empty "
+                      "statement");
+  }
+  if (!_s->conn) {
+    return make_exception_future<void>(
+        error(UVPG_ECLOSED, "the statement's connection is closed"));
+  }
+  if (rows.empty()) {
+    return make_ready_future();
+  }
+  detail::loop_scope scope(_s->conn->loop);
+  std::string err;
+  for (size_t r = 0; r < rows.size(); ++r) {
+    if (!check_typed(rows[r], _s->types, r + 1, err)) {
+      _s->conn->set_error(err);
+      return make_exception_future<void>(error(UVPG_EPARAM, err));
+    }
+  }
+  auto *o = new promise_query;
+  auto f = detail::future_of<result>(o);
+  o->sql = _s->sql;
+  o->named = _s->name;
+  o->simple = false;
+  o->rows = rows.size();
+  for (params &row : rows) {
+    for (param &v : row) {
+      o->values.push_back(std::move(v));
+    }
+  }
+  _s->conn->submit(o);
+  return std::move(f).then([](result) {});
+}
+
+const std::string &prepared_statement::sql() const { return _s->sql; }
+const std::string &prepared_statement::name() const { return _s->name; }
+const std::vector<oid_t> &prepared_statement::parameter_types() const {
+  return _s->types;
+}
+const result &prepared_statement::columns() const { return _s->columns; }
+
 future<result> connection::query(std::string_view sql) {
   return query(sql, params{});
 }

@@ -138,6 +138,10 @@ std::optional<std::string> convert_placeholders(
 struct sql_shape {
   bool single = true; // one statement: the extended protocol can send it
   bool copy = false;  // starts with COPY: the COPY protocol may follow
+  /// A query or DML statement (SELECT, INSERT, UPDATE, DELETE, MERGE,
+  /// WITH, VALUES, TABLE, CALL): worth a place in the statement cache.
+  /// Transaction control, DDL and session commands are prepared unnamed.
+  bool cacheable = false;
 };
 sql_shape shape_of(std::string_view sql);
 
@@ -181,9 +185,14 @@ struct op {
   /// (executemany sends one Bind/Execute per set).
   std::vector<encoded> values;
   size_t rows = 1;
+  /// A statement of connection::prepare(): executed by this name, or,
+  /// with `describe`, prepared under it and described.
+  std::string named;
+  bool describe = false;
   bool binary_results = false;
   bool simple = true; // no parameters: simple protocol, several statements
   bool internal = false;    // uvpg's own (not echoed, not cached)
+  bool cacheable = false;   // see sql_shape
   bool exclusive = false;   // runs alone, outside pipeline mode
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its timeout expired: it fails UV_ETIMEDOUT
@@ -199,6 +208,7 @@ struct op {
                              // with a null PGresult)
   bool prepares = false;     // its first group is the Parse of `stmt`
   bool parse_pending = false; // that Parse's result is still to come
+  bool parsed = false;       // and it went through
   size_t rows_sent = 0;      // parameter sets handed to libpq
   bool pipelined = false;    // sent in pipeline mode: a sync ends it
   bool awaiting_sync = false;
@@ -422,6 +432,7 @@ struct conn_impl {
   std::string fatal_message; // a FATAL the server sent while idle
   std::string fatal_sqlstate;
   stmt_cache *stmts = nullptr; // prepared statements (stmt_cache.cc)
+  uint64_t prepared_count = 0; // names of connection::prepare()
 
   /// The statement a timeout concerns: the one running alone.
   op *running() const noexcept { return sent.head; }
@@ -433,6 +444,8 @@ struct conn_impl {
   bool send_pipelined(op *o);
   bool send_rows(op *o);
   op *sending = nullptr; // a segment only partly sent (the socket is full)
+  bool write_broken = false; // a send failed: read what is left, then lost()
+  void write_failed();
   void flush();
   void read_input();
   bool dead();

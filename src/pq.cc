@@ -70,9 +70,10 @@ void conn_impl::submit(op *o) {
     o->refused = UVPG_EPARAM;
     o->refused_why = "a statement takes at most 65535 parameters";
   }
-  if (!o->refused) {
+  if (!o->refused && o->named.empty()) {
+    sql_shape shape = shape_of(o->sql);
+    o->cacheable = shape.cacheable;
     if (o->simple || o->values.empty()) {
-      sql_shape shape = shape_of(o->sql);
       if (shape.copy) {
         o->exclusive = true;
         o->simple = true;
@@ -85,6 +86,10 @@ void conn_impl::submit(op *o) {
     if (o->timeout.count() > 0 || o->simple) {
       o->exclusive = true;
     }
+  } else if (!o->refused && !o->describe && o->timeout.count() > 0) {
+    // A prepared statement with a timeout runs alone, by its text.
+    o->exclusive = true;
+    o->simple = false;
   }
   if (!dispatching) {
     pump();
@@ -103,7 +108,7 @@ void push_wire(conn_impl *c, op *o) {
 
 void conn_impl::pump() {
   while (st == state::ready && !close_requested && !cancel_pending &&
-         !sending && !queue.empty()) {
+         !sending && !write_broken && !queue.empty()) {
     op *h = queue.head;
     if (h->refused) {
       // Rejected before the wire (a placeholder mistake): it fails in its
@@ -321,7 +326,7 @@ bool conn_impl::send(op *o) {
   }
   if (!ok) {
     if (dead()) {
-      lost(PQerrorMessage(pg));
+      write_failed();
       return false;
     }
     // libpq refused this statement alone (e.g. too many parameters):
@@ -353,8 +358,13 @@ bool conn_impl::send_pipelined(op *o) {
   o->groups = 0;
   o->prepares = false;
   stmt_entry *e = nullptr;
-  if (stmts && stmts->enabled() && !o->internal &&
-      o->sql.size() <= stmts->max_size) {
+  if (o->describe) {
+    name = o->named.c_str(); // prepare(): Parse and Describe, no cache
+    o->prepares = true;
+  } else if (!o->named.empty()) {
+    // A statement of prepare(): executed by its name.
+  } else if (stmts && stmts->enabled() && !o->internal && o->cacheable &&
+             o->sql.size() <= stmts->max_size) {
     std::string key = cache_key(o->sql, a.types);
     uint64_t now = uv_hrtime() / 1000000;
     e = stmts->find(key, now);
@@ -368,25 +378,6 @@ bool conn_impl::send_pipelined(op *o) {
   } else if (o->rows != 1) {
     o->prepares = true; // the unnamed statement, once for every set
   }
-  // Statements the cache let go are deallocated first, each in a
-  // segment of its own, so the op completes after them and the session
-  // is idle when it does.
-  while (stmts && !stmts->evicted.empty()) {
-    auto *d = new dealloc_op;
-    d->sql = "DEALLOCATE " + stmts->evicted.back();
-    stmts->evicted.pop_back();
-    d->internal = true;
-    d->simple = false;
-    d->groups = 1;
-    d->pipelined = true;
-    sent.push(d);
-    ++sent_count;
-    push_wire(this, d);
-    ok = ok &&
-         PQsendQueryParams(pg, d->sql.c_str(), 0, nullptr, nullptr, nullptr,
-                           nullptr, 0) &&
-         PQpipelineSync(pg);
-  }
   if (!o->retried) {
     sent.push(o);
     ++sent_count;
@@ -394,6 +385,7 @@ bool conn_impl::send_pipelined(op *o) {
   push_wire(this, o);
   o->rows_sent = 0;
   o->parse_pending = false;
+  o->parsed = false;
   o->pipelined = true;
   o->awaiting_sync = false;
   if (o->prepares) {
@@ -402,14 +394,17 @@ bool conn_impl::send_pipelined(op *o) {
     ++o->groups;
     o->parse_pending = true;
   }
+  if (o->describe) {
+    ok = ok && PQsendDescribePrepared(pg, name) && PQpipelineSync(pg);
+    ++o->groups;
+  }
   if (!ok) {
     // Part of the segment may be in libpq's buffer already: there is no
     // taking it back, so the session is given up.
-    dead();
-    lost(PQerrorMessage(pg));
+    write_failed();
     return false;
   }
-  return send_rows(o);
+  return o->describe || send_rows(o);
 }
 
 // Sends the parameter sets of `o` from the first one not sent yet, then
@@ -418,8 +413,10 @@ bool conn_impl::send_pipelined(op *o) {
 // full socket again (a failing send and recv) on every message.
 bool conn_impl::send_rows(op *o) {
   size_t n = o->rows ? o->values.size() / o->rows : 0;
-  const char *name = o->stmt ? o->stmt->name.c_str() : "";
-  bool named = o->stmt || o->prepares;
+  const char *name = !o->named.empty() ? o->named.c_str()
+                     : o->stmt        ? o->stmt->name.c_str()
+                                      : "";
+  bool named = !o->named.empty() || o->stmt || o->prepares;
   param_arrays a;
   if (!named) {
     a.fill_types(o, n);
@@ -458,15 +455,35 @@ bool conn_impl::send_rows(op *o) {
   }
   ok = ok && PQpipelineSync(pg);
   if (!ok) {
-    dead();
-    lost(PQerrorMessage(pg));
+    write_failed();
     return false;
   }
   return true;
 }
 
+// Sending failed.  The server may have said why, and answered earlier
+// statements, before it went: that is in libpq's buffer.  Read it from
+// the loop (this may run inside the call that queued a statement),
+// sending nothing meanwhile, then give the connection up.
+void conn_impl::write_failed() {
+  if (write_broken) {
+    return;
+  }
+  write_broken = true;
+  std::string why = PQerrorMessage(pg);
+  later([this, why] {
+    if (st == state::ready) {
+      read_input();
+    }
+    if (st == state::ready) {
+      dead();
+      lost(why);
+    }
+  });
+}
+
 void conn_impl::flush() {
-  if (st != state::ready) {
+  if (st != state::ready || write_broken) {
     return;
   }
   // A paused COPY TO STDOUT stops reading: the server then blocks on a
@@ -493,8 +510,7 @@ void conn_impl::flush() {
     watch(readable | UV_WRITABLE);
     break;
   default:
-    dead();
-    lost(PQerrorMessage(pg));
+    write_failed();
     break;
   }
 }
@@ -661,7 +677,8 @@ void conn_impl::read_input() {
         !PQresultErrorField(r, PG_DIAG_SQLSTATE) && o->res) {
       PQclear(r); // libpq's own "connection closed": keep the server's
     } else if (o->parse_pending && !is_error(r)) {
-      PQclear(r); // the Parse went through
+      o->parsed = true; // the Parse went through
+      PQclear(r);
     } else {
       collect(o, r);
     }
@@ -693,21 +710,37 @@ void conn_impl::end_of_results(op *o) {
   }
   o->wire_next = nullptr;
   stmt_entry *e = std::exchange(o->stmt, nullptr);
-  if (e && o->res && !o->retried) {
-    bool missing = sqlstate_is(o->res, "26000");
+  if (e && o->res && stmts) {
+    // The error must be about our statement, not one the SQL raised.
     const char *msg = PQresultErrorField(o->res, PG_DIAG_MESSAGE_PRIMARY);
-    bool changed = sqlstate_is(o->res, "0A000") && msg &&
-                   std::string_view(msg).starts_with("cached plan must not");
-    if ((missing || changed) && stmts && pipeline_on) {
+    std::string_view m = msg ? msg : "";
+    bool missing = sqlstate_is(o->res, "26000") &&
+                   m.find("\"" + e->name + "\"") != std::string_view::npos;
+    bool changed = sqlstate_is(o->res, "0A000") &&
+                   m.starts_with("cached plan must not change result type");
+    if (missing || changed) {
       stmts->forget(e, changed);
-      release(e);
-      o->retried = true;
-      o->first_error = std::exchange(o->res, nullptr);
-      send_pipelined(o); // back on the wire; it keeps its turn
-      return;
+      // Sent again only when nothing was sent behind it (it keeps its
+      // turn) and outside a transaction (inside one, the error aborted
+      // it: a second try would run outside the program's transaction
+      // or fail with 25P02).  Otherwise the error stands, as asyncpg's
+      // does, and the next use prepares the statement afresh.
+      if (!o->retried && !wire_head && pipeline_on &&
+          PQexitPipelineMode(pg)) {
+        pipeline_on = false;
+        if (PQtransactionStatus(pg) == PQTRANS_IDLE &&
+            PQenterPipelineMode(pg)) {
+          pipeline_on = true;
+          release(e);
+          o->retried = true;
+          o->first_error = std::exchange(o->res, nullptr);
+          send_pipelined(o);
+          return;
+        }
+      }
     }
   }
-  if (e && o->prepares && o->res && is_error(o->res) && stmts) {
+  if (e && o->prepares && !o->parsed && stmts) {
     stmts->forget(e, false); // its Parse failed: the server has no such
   }
   release(e);
@@ -753,6 +786,21 @@ void conn_impl::complete_done() {
   }
   if (close_requested || st != state::ready) {
     return;
+  }
+  if (sent.empty() && !pipeline_on && stmts && !stmts->evicted.empty() &&
+      PQtransactionStatus(pg) == PQTRANS_IDLE) {
+    // Statements the cache let go are deallocated now that the session
+    // is idle outside a transaction: inside one, a DEALLOCATE that
+    // fails (the program ran DEALLOCATE ALL) would abort it.  Each goes
+    // in a segment of its own, ahead of what waits.
+    while (!stmts->evicted.empty()) {
+      auto *d = new dealloc_op;
+      d->sql = "DEALLOCATE " + stmts->evicted.back();
+      stmts->evicted.pop_back();
+      d->internal = true;
+      d->simple = false;
+      queue.push_front(d);
+    }
   }
   pump();
 }

@@ -261,10 +261,15 @@ sql_shape shape_of(std::string_view sql) {
         while (k < sql.size() && ident_char(sql[k])) {
           ++k;
         }
-        std::string_view w = sql.substr(i, k - i);
-        shape.copy = w.size() == 4 && (w[0] | 0x20) == 'c' &&
-                     (w[1] | 0x20) == 'o' && (w[2] | 0x20) == 'p' &&
-                     (w[3] | 0x20) == 'y';
+        std::string w(sql.substr(i, k - i));
+        for (char &ch : w) {
+          ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+        }
+        shape.copy = w == "copy";
+        for (const char *kw : {"select", "insert", "update", "delete", "merge",
+                               "with", "values", "table", "call"}) {
+          shape.cacheable = shape.cacheable || w == kw;
+        }
         i = k > i ? k : i + 1;
         continue;
       }

@@ -529,6 +529,50 @@ static void test_executemany(void) {
   finish(&loop);
 }
 
+static int prepared_nparams = -1;
+static unsigned int prepared_type0;
+
+static void on_prepared(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                        void *data) {
+  if (status == 0) {
+    prepared_nparams = uvpg_result_nparams(res);
+    prepared_type0 = uvpg_result_paramtype(res, 0);
+  }
+  on_query(conn, status, res, data);
+}
+
+/* uvpg_conn_prepare/uvpg_conn_query_prepared: by name, described. */
+static void test_prepare(void) {
+  uv_loop_t loop;
+  const char *one[] = {"41"};
+  const char *two[] = {"1", "2"};
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_prepare(st.conn, "add1", "SELECT %s::int8 + 1", on_prepared,
+                             NULL), 0);
+  CHECK_EQ(uvpg_conn_query_prepared(st.conn, "add1", 1, one, on_query, NULL),
+           0);
+  CHECK_EQ(uvpg_conn_query_prepared(st.conn, "add1", 2, two, on_query, NULL),
+           0);
+  CHECK_EQ(uvpg_conn_query_prepared(st.conn, "nope", 1, one, on_query, NULL),
+           0);
+  CHECK_EQ(uvpg_conn_prepare(st.conn, "", "SELECT 1", on_query, NULL),
+           UV_EINVAL);
+  while (st.query_calls < 4 && uv_run(&loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_EQ(prepared_nparams, 1);
+  CHECK_EQ(prepared_type0, 20); /* int8 */
+  CHECK_EQ(st.statuses[1], 0);
+  CHECK_STR(st.values[1], "42");
+  CHECK_EQ(st.statuses[2], UVPG_ESERVER); /* 2 values for 1 parameter */
+  CHECK_STR(st.sqlstate[2], "08P01");
+  CHECK_EQ(st.statuses[3], UVPG_ESERVER);
+  CHECK_STR(st.sqlstate[3], "26000");     /* no such statement */
+  uvpg_conn_close(st.conn, NULL, NULL);
+  finish(&loop);
+}
+
 /* What the COPY cases record. */
 static struct {
   char out[256];
@@ -685,6 +729,8 @@ int main(void) {
        test_executemany},
       {"uvpg_conn_copy_*: both ways, a pause, a bad row, an abort",
        test_copy},
+      {"uvpg_conn_prepare/uvpg_conn_query_prepared: by name, described",
+       test_prepare},
   };
   size_t i, n = sizeof cases / sizeof cases[0];
   for (i = 0; i < n; i++) {

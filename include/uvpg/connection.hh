@@ -27,6 +27,7 @@
 #include "uvpg/copy.hh"
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"
+#include "uvpg/statement.hh"
 #include "uvpg/types.hh"
 #include "uvpg/types/core.hh"
 
@@ -214,6 +215,11 @@ public:
         [](result r) { return std::string(r.command_status()); });
   }
 
+  /// Prepares `sql` (`$n` or `%s` placeholders) under a name of its own
+  /// and describes it (asyncpg's prepare): see uvpg/statement.hh.
+  /// Fails with the server's error for a statement it cannot prepare.
+  future<prepared_statement> prepare(std::string_view sql);
+
   /// Looks up a type by name (a user-defined type, an extension's) and
   /// registers it on this connection, so typecasters find its OID with
   /// uvpg::oid_of(field, name).  Fails with UV_ENOENT for no such type.
@@ -233,6 +239,9 @@ public:
   /// client_encoding, TimeZone, ...); nullopt when not reported.
   std::optional<std::string> parameter_status(std::string_view name) const;
   /// libpq's PGTransactionStatusType value (UVPG_TRANS_* in uvpg.h).
+  /// UVPG_TRANS_ACTIVE while statements are pipelined (libpq cannot tell
+  /// more then), even inside a completion with others behind it; exact
+  /// whenever nothing is in flight.
   int transaction_status() const noexcept;
   /// Frontend/backend protocol version (3).
   int protocol_version() const noexcept;
@@ -262,6 +271,37 @@ public:
 private:
   detail::conn_impl *_impl = nullptr;
 };
+
+template <class... A>
+future<result> prepared_statement::fetch(const A &...args) const {
+  return query(params{param(args)...});
+}
+
+template <class... A>
+future<std::optional<row>>
+prepared_statement::fetchrow(const A &...args) const {
+  return query(params{param(args)...})
+      .then([](result r) -> std::optional<row> {
+        if (r.rows() == 0) {
+          return std::nullopt;
+        }
+        return r[0];
+      });
+}
+
+template <class T, class... A>
+future<T> prepared_statement::fetchval(const A &...args) const {
+  return query(params{param(args)...}).then([](result r) -> T {
+    if (r.rows() == 0) {
+      if constexpr (is_optional<T>::value) {
+        return std::nullopt;
+      } else {
+        throw data_error("fetchval: the statement returned no row");
+      }
+    }
+    return r.field(0, 0).template as<T>();
+  });
+}
 
 } // namespace uvpg
 
