@@ -791,16 +791,17 @@ void conn_impl::complete_done() {
       PQtransactionStatus(pg) == PQTRANS_IDLE) {
     // Statements the cache let go are deallocated now that the session
     // is idle outside a transaction: inside one, a DEALLOCATE that
-    // fails (the program ran DEALLOCATE ALL) would abort it.  Each goes
-    // in a segment of its own, ahead of what waits.
-    while (!stmts->evicted.empty()) {
-      auto *d = new dealloc_op;
-      d->sql = "DEALLOCATE " + stmts->evicted.back();
-      stmts->evicted.pop_back();
-      d->internal = true;
-      d->simple = false;
-      queue.push_front(d);
+    // fails (the program ran DEALLOCATE ALL) would abort it.  One
+    // simple-protocol string does them all, ahead of what waits.
+    auto *d = new dealloc_op;
+    for (const std::string &name : stmts->evicted) {
+      d->sql += "DEALLOCATE " + name + ";";
     }
+    stmts->evicted.clear();
+    d->internal = true;
+    d->simple = true;
+    d->exclusive = true;
+    queue.push_front(d);
   }
   pump();
 }

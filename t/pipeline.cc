@@ -83,8 +83,12 @@ TEST_CASE_FIXTURE(loop_fixture,
   for (int i = 0; i < n; ++i) {
     REQUIRE(order[i] == i);
   }
-  // The session is fine afterwards, and out of pipeline mode when idle.
+  // The session is fine afterwards, and out of pipeline mode when idle
+  // (once uvpg has deallocated what its cache let go).
   CHECK(wait(&loop, c.fetchval<int32_t>("SELECT 7")) == 7);
+  REQUIRE(test::run_until(&loop, [&] {
+    return c.status() == UVPG_CONN_READY;
+  }));
   CHECK(c.transaction_status() == UVPG_TRANS_IDLE);
 }
 

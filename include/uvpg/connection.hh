@@ -240,8 +240,9 @@ public:
   std::optional<std::string> parameter_status(std::string_view name) const;
   /// libpq's PGTransactionStatusType value (UVPG_TRANS_* in uvpg.h).
   /// UVPG_TRANS_ACTIVE while statements are pipelined (libpq cannot tell
-  /// more then), even inside a completion with others behind it; exact
-  /// whenever nothing is in flight.
+  /// more then), even inside a completion with others behind it, and
+  /// while uvpg deallocates statements its cache let go; exact whenever
+  /// nothing is in flight (status() is UVPG_CONN_READY).
   int transaction_status() const noexcept;
   /// Frontend/backend protocol version (3).
   int protocol_version() const noexcept;
