@@ -8,6 +8,8 @@
 
 #include <libpq-events.h>
 
+#include <vector>
+
 #include "internal.hh"
 
 namespace uvpg {
@@ -18,6 +20,16 @@ struct result_data {
   PGresult *pg;
   type_context *ctx;
   unsigned refs = 1;
+  int rows = 0;
+  // What every field of a column shares, read from libpq once (a
+  // field would otherwise ask for its column's name, and strlen it,
+  // once per row).
+  struct column {
+    oid_t type;
+    bool binary;
+    std::string_view name;
+  };
+  std::vector<column> columns;
 };
 
 void retain(result_data *d) noexcept {
@@ -111,15 +123,24 @@ result::result(pg_result *res, const detail::type_context *ctx) {
     return;
   }
   auto *c = const_cast<detail::type_context *>(ctx);
-  detail::retain(c);
   _d = new detail::result_data{res, c};
+  detail::retain(c);
+  _d->rows = PQntuples(res);
+  int n = PQnfields(res);
+  _d->columns.reserve(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    _d->columns.push_back(
+        {PQftype(res, i), PQfformat(res, i) == 1, PQfname(res, i)});
+  }
 }
 
 pg_result *result::native() const noexcept { return _d ? _d->pg : nullptr; }
 
-int result::rows() const noexcept { return _d ? PQntuples(_d->pg) : 0; }
+int result::rows() const noexcept { return _d ? _d->rows : 0; }
 
-int result::columns() const noexcept { return _d ? PQnfields(_d->pg) : 0; }
+int result::columns() const noexcept {
+  return _d ? static_cast<int>(_d->columns.size()) : 0;
+}
 
 void result::check_column(int col) const {
   if (col < 0 || col >= columns()) {
@@ -181,9 +202,10 @@ std::string_view result::value(int row, int col) const {
 field result::field(int row, int col) const {
   check(row, col);
   PGresult *pg = _d->pg;
+  const detail::result_data::column &c = _d->columns[col];
   return uvpg::field(PQgetvalue(pg, row, col), PQgetlength(pg, row, col),
-                     PQgetisnull(pg, row, col), PQftype(pg, col),
-                     PQfformat(pg, col) == 1, PQfname(pg, col), _d->ctx);
+                     PQgetisnull(pg, row, col), c.type, c.binary, c.name,
+                     _d->ctx);
 }
 
 std::string_view result::command_status() const noexcept {
