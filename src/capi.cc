@@ -240,6 +240,11 @@ UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
     size_t count = 0;
     auto text = uvpg::detail::convert_placeholders(sql, true, nullptr, &count,
                                                    err);
+    if (text && uvpg::detail::shape_of(*text).copy) {
+      err = "uvpg_conn_prepare: a COPY cannot be prepared; use "
+            "uvpg_conn_copy_in() or uvpg_conn_copy_out()";
+      text.reset();
+    }
     auto *o = new c_query;
     o->cb = cb;
     o->data = data;

@@ -377,6 +377,11 @@ future<prepared_statement> connection::prepare(std::string_view sql) {
   std::string err;
   size_t count = 0;
   auto text = detail::convert_placeholders(sql, true, nullptr, &count, err);
+  if (text && detail::shape_of(*text).copy) {
+    // A COPY must run alone, which a prepared statement does not.
+    err = "prepare: a COPY cannot be prepared; use copy_in() or copy_out()";
+    text.reset();
+  }
   if (!text) {
     _impl->set_error(err);
     return make_exception_future<prepared_statement>(error(UVPG_EPARAM, err));

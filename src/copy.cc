@@ -100,6 +100,7 @@ struct copy_in_shared {
   bool ended = false;              // finish() or abort() was called
   std::vector<promise<void>> drains; // writes waiting for the socket
   promise<uint64_t> done;
+  future<uint64_t> done_future; // taken at once: done may be set first
   bool done_taken = false;
   std::exception_ptr failure;      // how the op ended, if it failed
 };
@@ -122,7 +123,12 @@ future<uint64_t> copy_failed(int status, const std::string &what) {
 struct copy_in_op final : detail::op {
   std::shared_ptr<copy_in_shared> s;
   copy_way copies() const noexcept override { return copy_way::in; }
-  void copy_ready(conn_impl *) noexcept override {
+  void copy_ready(conn_impl *c) noexcept override {
+    if (s->accepted) {
+      // A second COPY FROM STDIN in the same string: nobody writes it.
+      c->copy_end("copy_in() takes one COPY FROM STDIN per statement");
+      return;
+    }
     s->accepted = true;
     s->ready.set_value(copy_writer(s));
   }
@@ -232,6 +238,7 @@ future<copy_writer> submit_copy_in(conn_impl *c, std::string sql) {
   auto *o = new copy_in_op;
   o->s = std::make_shared<copy_in_shared>();
   o->s->conn = c;
+  o->s->done_future = o->s->done.get_future();
   o->sql = std::move(sql);
   o->simple = true;
   o->exclusive = true;
@@ -493,7 +500,7 @@ future<uint64_t> copy_writer::finish() {
     }
   }
   _s->ended = true;
-  return _s->done.get_future();
+  return std::move(_s->done_future);
 }
 
 future<void> copy_writer::abort(std::string_view why) {
@@ -512,7 +519,7 @@ future<void> copy_writer::abort(std::string_view why) {
   }
   _s->ended = true;
   // The statement fails as asked: that is the success of an abort.
-  return _s->done.get_future().then_wrapped([](future<uint64_t>) {});
+  return std::move(_s->done_future).then_wrapped([](future<uint64_t>) {});
 }
 
 // ---- connection ----
@@ -572,7 +579,7 @@ future<uint64_t> connection::copy_to_table(std::string_view table,
 
 future<uint64_t> connection::copy_records_to_table(
     std::string_view table, const std::vector<params> &records,
-    std::vector<std::string> columns) {
+    std::vector<std::string> columns, std::string_view schema) {
   // Encode now, so the records need not outlive the call; each column's
   // values must agree on a type (-1: only NULLs so far).
   std::vector<oid_t> types;
@@ -619,9 +626,9 @@ future<uint64_t> connection::copy_records_to_table(
     }
   }
   data.append("\xff\xff", 2);
-  std::string target = "COPY " + table_name(table, {}) +
-                       column_list(columns) + " FROM STDIN (FORMAT binary)";
-  std::string relation = table_name(table, {});
+  std::string relation = table_name(table, std::string(schema));
+  std::string target = "COPY " + relation + column_list(columns) +
+                       " FROM STDIN (FORMAT binary)";
   if (!_impl) {
     return copy_failed(UVPG_ECLOSED,
                        "copy_records_to_table on a closed connection");
@@ -660,6 +667,11 @@ struct c_copy_in final : uvpg::detail::op {
   bool accepted = false;
   copy_way copies() const noexcept override { return copy_way::in; }
   void copy_ready(conn_impl *c) noexcept override {
+    if (accepted) {
+      c->copy_end("uvpg_conn_copy_in() takes one COPY FROM STDIN per "
+                  "statement");
+      return;
+    }
     accepted = true;
     ready(c_handle(c), data);
   }

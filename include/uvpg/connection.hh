@@ -163,10 +163,12 @@ public:
   /// column's type (a string goes to text-like columns only), checked
   /// against the table before any data is sent: UVPG_EPARAM otherwise.
   /// The records are encoded before the call returns, so they need not
-  /// outlive it.  Resolves with the number of rows stored.
+  /// outlive it.  `schema` names the table's schema (empty: the
+  /// search_path decides).  Resolves with the number of rows stored.
   future<uint64_t> copy_records_to_table(std::string_view table,
                                          const std::vector<params> &records,
-                                         std::vector<std::string> columns = {});
+                                         std::vector<std::string> columns = {},
+                                         std::string_view schema = {});
 
   /// All rows of a statement, as asyncpg's fetch().
   template <class... A>
@@ -217,7 +219,8 @@ public:
 
   /// Prepares `sql` (`$n` or `%s` placeholders) under a name of its own
   /// and describes it (asyncpg's prepare): see uvpg/statement.hh.
-  /// Fails with the server's error for a statement it cannot prepare.
+  /// Fails with the server's error for a statement it cannot prepare,
+  /// and with UVPG_EPARAM for a COPY (use copy_in/copy_out).
   future<prepared_statement> prepare(std::string_view sql);
 
   /// Looks up a type by name (a user-defined type, an extension's) and
