@@ -40,6 +40,50 @@ struct c_query final : uvpg::detail::op {
   }
 };
 
+// The op of a C statement: `sql` with %s placeholders converted, checked
+// against `nparams`.  A mistake makes it a refused op, which fails in
+// its turn through the callback like any other query error.
+c_query *make_c_query(const char *sql, bool with_params, int nparams,
+                      uvpg_query_cb cb, void *data) {
+  std::string err;
+  size_t count = 0;
+  auto text = uvpg::detail::convert_placeholders(sql, with_params, nullptr,
+                                                 &count, err);
+  if (text && count && nparams >= 0 &&
+      count != static_cast<size_t>(nparams)) {
+    err = "the statement has " + std::to_string(count) +
+          " placeholders but " + std::to_string(nparams) +
+          " parameters were given";
+    text.reset();
+  }
+  auto *o = new c_query;
+  o->cb = cb;
+  o->data = data;
+  o->simple = false;
+  if (text) {
+    o->sql = std::move(*text);
+  } else {
+    o->refused = UVPG_EPARAM;
+    o->refused_why = std::move(err);
+  }
+  return o;
+}
+
+// Appends `n` text parameters (a null pointer is SQL NULL).
+void add_text_params(uvpg::detail::op *o, size_t n,
+                     const char *const *params) {
+  o->values.reserve(o->values.size() + n);
+  for (size_t i = 0; i < n; ++i) {
+    uvpg::encoded v;
+    if (params[i]) {
+      v.bytes = params[i];
+    } else {
+      v.null = true;
+    }
+    o->values.push_back(std::move(v));
+  }
+}
+
 // The C handle is the engine; results are libpq's results.
 const PGresult *pgres(const uvpg_result_t *r) {
   return reinterpret_cast<const PGresult *>(r);
@@ -133,39 +177,10 @@ UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
     return UV_EINVAL;
   }
   try {
-    std::string err;
-    size_t count = 0;
-    auto text =
-        uvpg::detail::convert_placeholders(sql, nparams > 0, nullptr,
-                                           &count, err);
-    if (text && count && count != static_cast<size_t>(nparams)) {
-      err = "the statement has " + std::to_string(count) +
-            " placeholders but " + std::to_string(nparams) +
-            " parameters were given";
-      text.reset();
-    }
-    auto *o = new c_query;
-    o->cb = cb;
-    o->data = data;
-    if (!text) {
-      // A malformed statement fails through its callback, in order, like
-      // any other query error.
-      o->refused = UVPG_EPARAM;
-      o->refused_why = std::move(err);
-      conn->submit(o);
-      return 0;
-    }
-    o->sql = std::move(*text);
-    o->simple = nparams == 0;
-    o->values.reserve(nparams);
-    for (int i = 0; i < nparams; ++i) {
-      uvpg::encoded v;
-      if (params[i]) {
-        v.bytes = params[i];
-      } else {
-        v.null = true;
-      }
-      o->values.push_back(std::move(v));
+    c_query *o = make_c_query(sql, nparams > 0, nparams, cb, data);
+    if (!o->refused) {
+      o->simple = nparams == 0;
+      add_text_params(o, static_cast<size_t>(nparams), params);
     }
     conn->submit(o);
     return 0;
@@ -183,44 +198,13 @@ UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
     return UV_EINVAL;
   }
   try {
-    std::string err;
-    size_t count = 0;
-    auto text = uvpg::detail::convert_placeholders(sql, nparams > 0, nullptr,
-                                                   &count, err);
-    if (text && count && count != static_cast<size_t>(nparams)) {
-      err = "the statement has " + std::to_string(count) +
-            " placeholders but " + std::to_string(nparams) +
-            " parameters were given";
-      text.reset();
-    }
-    auto *o = new c_query;
-    o->cb = cb;
-    o->data = data;
-    if (!text) {
-      o->refused = UVPG_EPARAM;
-      o->refused_why = std::move(err);
-      conn->submit(o);
-      return 0;
-    }
-    o->sql = std::move(*text);
-    o->simple = false;
-    if (nsets == 0) {
+    c_query *o = make_c_query(sql, nparams > 0, nparams, cb, data);
+    if (!o->refused && nsets == 0) {
       // Nothing to run: completes, in its turn, with an empty success.
       o->sql = "";
-      o->rows = 1;
-    } else {
+    } else if (!o->refused) {
       o->rows = static_cast<size_t>(nsets);
-      size_t total = o->rows * static_cast<size_t>(nparams);
-      o->values.reserve(total);
-      for (size_t i = 0; i < total; ++i) {
-        uvpg::encoded v;
-        if (params[i]) {
-          v.bytes = params[i];
-        } else {
-          v.null = true;
-        }
-        o->values.push_back(std::move(v));
-      }
+      add_text_params(o, o->rows * static_cast<size_t>(nparams), params);
     }
     conn->submit(o);
     return 0;
@@ -236,28 +220,14 @@ UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
     return UV_EINVAL;
   }
   try {
-    std::string err;
-    size_t count = 0;
-    auto text = uvpg::detail::convert_placeholders(sql, true, nullptr, &count,
-                                                   err);
-    if (text && uvpg::detail::shape_of(*text).copy) {
-      err = "uvpg_conn_prepare: a COPY cannot be prepared; use "
-            "uvpg_conn_copy_in() or uvpg_conn_copy_out()";
-      text.reset();
-    }
-    auto *o = new c_query;
-    o->cb = cb;
-    o->data = data;
-    if (!text) {
+    c_query *o = make_c_query(sql, true, -1, cb, data);
+    if (!o->refused && uvpg::detail::shape_of(o->sql).copy) {
       o->refused = UVPG_EPARAM;
-      o->refused_why = std::move(err);
-      conn->submit(o);
-      return 0;
+      o->refused_why = "uvpg_conn_prepare: a COPY cannot be prepared; use "
+                       "uvpg_conn_copy_in() or uvpg_conn_copy_out()";
     }
-    o->sql = std::move(*text);
     o->named = name;
-    o->describe = true;
-    o->simple = false;
+    o->describe = !o->refused;
     conn->submit(o);
     return 0;
   } catch (const std::bad_alloc &) {
@@ -278,16 +248,7 @@ UVPG_EXTERN int uvpg_conn_query_prepared(uvpg_conn_t *conn, const char *name,
     o->data = data;
     o->named = name;
     o->simple = false;
-    o->values.reserve(nparams);
-    for (int i = 0; i < nparams; ++i) {
-      uvpg::encoded v;
-      if (params[i]) {
-        v.bytes = params[i];
-      } else {
-        v.null = true;
-      }
-      o->values.push_back(std::move(v));
-    }
+    add_text_params(o, static_cast<size_t>(nparams), params);
     conn->submit(o);
     return 0;
   } catch (const std::bad_alloc &) {

@@ -694,17 +694,14 @@ struct c_copy_in final : uvpg::detail::op {
 
 } // namespace
 
-UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
-                                   uvpg_copy_data_cb on_data,
-                                   uvpg_query_cb done, void *data) {
-  if (!conn || !sql || !on_data || !done) {
-    return UV_EINVAL;
-  }
+namespace {
+
+// Queues a C COPY op; it runs alone, in the simple protocol.
+template <class Op, class Setup>
+int submit_c_copy(uvpg_conn_t *conn, const char *sql, Setup setup) {
   try {
-    auto *o = new c_copy_out;
-    o->on_data = on_data;
-    o->done = done;
-    o->data = data;
+    auto *o = new Op;
+    setup(*o);
     o->sql = sql;
     o->simple = true;
     o->exclusive = true;
@@ -713,6 +710,21 @@ UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
   } catch (const std::bad_alloc &) {
     return UV_ENOMEM;
   }
+}
+
+} // namespace
+
+UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
+                                   uvpg_copy_data_cb on_data,
+                                   uvpg_query_cb done, void *data) {
+  if (!conn || !sql || !on_data || !done) {
+    return UV_EINVAL;
+  }
+  return submit_c_copy<c_copy_out>(conn, sql, [&](c_copy_out &o) {
+    o.on_data = on_data;
+    o.done = done;
+    o.data = data;
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) {
@@ -729,19 +741,11 @@ UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
   if (!conn || !sql || !ready || !done) {
     return UV_EINVAL;
   }
-  try {
-    auto *o = new c_copy_in;
-    o->ready = ready;
-    o->done = done;
-    o->data = data;
-    o->sql = sql;
-    o->simple = true;
-    o->exclusive = true;
-    conn->submit(o);
-    return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  return submit_c_copy<c_copy_in>(conn, sql, [&](c_copy_in &o) {
+    o.ready = ready;
+    o.done = done;
+    o.data = data;
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
