@@ -12,34 +12,10 @@
 namespace {
 
 using test::loop_fixture;
+using test::count_of;
+using test::outcome;
+using test::sleep_ms;
 using test::wait;
-
-long long count_of(uv_loop_t *loop, uvpg::connection &c,
-                   const std::string &sql) {
-  return wait(loop, c.fetchval<int64_t>(sql));
-}
-
-uvpg::future<void> sleep_ms(uv_loop_t *loop, uint64_t ms) {
-  struct timer {
-    uv_timer_t t;
-    uvpg::promise<void> p;
-  };
-  auto *t = new timer;
-  auto f = t->p.get_future();
-  uv_timer_init(loop, &t->t);
-  t->t.data = t;
-  uv_timer_start(
-      &t->t,
-      [](uv_timer_t *h) {
-        auto *t = static_cast<timer *>(h->data);
-        t->p.set_value();
-        uv_close(reinterpret_cast<uv_handle_t *>(h), [](uv_handle_t *h) {
-          delete static_cast<timer *>(h->data);
-        });
-      },
-      ms, 0);
-  return f;
-}
 
 template <class F> int status_of(F &f) {
   try {

@@ -9,27 +9,10 @@
 namespace {
 
 using test::loop_fixture;
+using test::count_of;
+using test::outcome;
+using test::sleep_ms;
 using test::wait;
-
-// The SQLSTATE a failed future carries, "ok" when it succeeded.
-template <class T> std::string outcome(uvpg::future<T> &f) {
-  if (!f.failed()) {
-    return "ok";
-  }
-  try {
-    std::rethrow_exception(f.get_exception());
-  } catch (const uvpg::server_error &e) {
-    return e.sqlstate();
-  } catch (const std::exception &e) {
-    return std::string("not a server error: ") + e.what();
-  }
-  return "?";
-}
-
-long long count_of(uv_loop_t *loop, uvpg::connection &c,
-                   const std::string &sql) {
-  return wait(loop, c.fetchval<int64_t>(sql));
-}
 
 // Options that make a statement run alone, outside pipeline mode and
 // outside the statement cache (the engine sends statements with a

@@ -10,23 +10,10 @@
 namespace {
 
 using test::loop_fixture;
+using test::count_of;
+using test::outcome;
+using test::sleep_ms;
 using test::wait;
-
-// The error a failed future carries, as a server_error (or fails).
-std::string sqlstate_of(const uvpg::future<uvpg::result> &f) {
-  try {
-    std::rethrow_exception(f.get_exception());
-  } catch (const uvpg::server_error &e) {
-    return e.sqlstate();
-  } catch (const std::exception &e) {
-    return std::string("not a server error: ") + e.what();
-  }
-}
-
-long long count_of(uv_loop_t *loop, uvpg::connection &c,
-                   const std::string &sql) {
-  return wait(loop, c.fetchval<int64_t>(sql));
-}
 
 // The session's prepared statements, but for this query's own.
 long long prepared(uv_loop_t *loop, uvpg::connection &c) {
@@ -66,10 +53,10 @@ TEST_CASE_FIXTURE(loop_fixture,
     INFO("statement " << i);
     REQUIRE(fs[i].available());
     if (i % 97 == 13) {
-      CHECK(sqlstate_of(fs[i]) == "22012");
+      CHECK(outcome(fs[i]) == "22012");
       ++errors;
     } else if (i % 101 == 7) {
-      CHECK(sqlstate_of(fs[i]) == "42703");
+      CHECK(outcome(fs[i]) == "42703");
       ++errors;
     } else {
       uvpg::result r = fs[i].get();
@@ -102,7 +89,7 @@ TEST_CASE_FIXTURE(loop_fixture,
   auto rows = c.query("SELECT a FROM p ORDER BY a");
   CHECK(wait(&loop, std::move(a)).command_status() == "INSERT 0 1");
   REQUIRE(test::run_until(&loop, [&] { return bad.available(); }));
-  CHECK(sqlstate_of(bad) == "23505");
+  CHECK(outcome(bad) == "23505");
   CHECK(wait(&loop, std::move(b)).command_status() == "INSERT 0 1");
   uvpg::result r = wait(&loop, std::move(rows));
   REQUIRE(r.rows() == 2);
@@ -124,8 +111,8 @@ TEST_CASE_FIXTURE(loop_fixture,
   wait(&loop, std::move(begin));
   wait(&loop, std::move(ins1));
   REQUIRE(test::run_until(&loop, [&] { return ins2.available(); }));
-  CHECK(sqlstate_of(bad) == "22012");
-  CHECK(sqlstate_of(ins2) == "25P02"); // the transaction is aborted
+  CHECK(outcome(bad) == "22012");
+  CHECK(outcome(ins2) == "25P02"); // the transaction is aborted
   wait(&loop, std::move(rollback));
   CHECK(wait(&loop, std::move(count)) == 0);
 
@@ -192,7 +179,7 @@ TEST_CASE_FIXTURE(loop_fixture,
   REQUIRE(test::run_until(&loop, [&] { return fs.back().available(); }));
   for (int i = 0; i < 200; ++i) {
     if (i % 10 == 3) {
-      CHECK(sqlstate_of(fs[i]) == "22012");
+      CHECK(outcome(fs[i]) == "22012");
     } else {
       CHECK(fs[i].get()[0].get<int32_t>(0) == i);
     }
@@ -283,7 +270,7 @@ TEST_CASE_FIXTURE(loop_fixture,
   wait(&loop, c.query("ALTER TABLE s ADD COLUMN c int"));
   auto f = c.query("SELECT * FROM s WHERE a = $1", 1);
   REQUIRE(test::run_until(&loop, [&] { return f.available(); }));
-  CHECK(sqlstate_of(f) == "0A000");
+  CHECK(outcome(f) == "0A000");
   wait(&loop, c.query("ROLLBACK"));
   CHECK(wait(&loop, c.query("SELECT * FROM s WHERE a = $1", 1)).columns() ==
         1);
@@ -307,8 +294,8 @@ TEST_CASE_FIXTURE(loop_fixture,
   auto a = c.query("SELEC $1::int", 1);
   auto b = c.query("SELEC $1::int", 2); // pipelined behind the bad Parse
   REQUIRE(test::run_until(&loop, [&] { return b.available(); }));
-  CHECK(sqlstate_of(a) == "42601");
-  CHECK(sqlstate_of(b) == "42601");
+  CHECK(outcome(a) == "42601");
+  CHECK(outcome(b) == "42601");
   CHECK(prepared(&loop, c) == 0);
 }
 

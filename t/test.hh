@@ -96,6 +96,50 @@ inline int listen_local(uv_loop_t *loop, uv_tcp_t *srv,
   return ntohs(reinterpret_cast<sockaddr_in *>(&name)->sin_port);
 }
 
+/// The first column of the first row of `sql`, a count.
+inline long long count_of(uv_loop_t *loop, uvpg::connection &c,
+                          const std::string &sql) {
+  return wait(loop, c.fetchval<int64_t>(sql));
+}
+
+/// How a future ended: "ok", the SQLSTATE of a server error, or the
+/// words of any other error.
+template <class T> std::string outcome(const uvpg::future<T> &f) {
+  if (!f.failed()) {
+    return "ok";
+  }
+  try {
+    std::rethrow_exception(f.get_exception());
+  } catch (const uvpg::server_error &e) {
+    return e.sqlstate();
+  } catch (const std::exception &e) {
+    return std::string("not a server error: ") + e.what();
+  }
+}
+
+/// A future that resolves after `ms` on `loop` (a slow consumer).
+inline uvpg::future<void> sleep_ms(uv_loop_t *loop, uint64_t ms) {
+  struct timer {
+    uv_timer_t t;
+    uvpg::promise<void> p;
+  };
+  auto *t = new timer;
+  auto f = t->p.get_future();
+  uv_timer_init(loop, &t->t);
+  t->t.data = t;
+  uv_timer_start(
+      &t->t,
+      [](uv_timer_t *h) {
+        auto *t = static_cast<timer *>(h->data);
+        t->p.set_value();
+        uv_close(reinterpret_cast<uv_handle_t *>(h), [](uv_handle_t *h) {
+          delete static_cast<timer *>(h->data);
+        });
+      },
+      ms, 0);
+  return f;
+}
+
 /// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);
