@@ -304,7 +304,7 @@ public:
   bool enabled() const noexcept { return capacity > 0; }
   /// The entry for `key`, made most recent; null when there is none or
   /// it has outlived its lifetime (then it is evicted).
-  stmt_entry *find(const std::string &key, uint64_t now);
+  stmt_entry *find(std::string_view key, uint64_t now);
   /// A new entry (the caller sends its Parse); evicts the least recent
   /// when full.
   stmt_entry *insert(std::string key, uint64_t now);

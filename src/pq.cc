@@ -281,12 +281,20 @@ struct param_arrays {
   }
 };
 
+// One thread's buffers for the arrays libpq wants: a statement costs no
+// allocation for them once they have grown.
+param_arrays &scratch_arrays() {
+  thread_local param_arrays a;
+  return a;
+}
+
 // The statement cache's key: the text and the parameter types, since a
-// statement is prepared for the types it was first sent with.
-std::string cache_key(const std::string &sql, const std::vector<Oid> &types) {
-  std::string key;
-  key.reserve(sql.size() + 1 + types.size() * sizeof(Oid));
-  key.append(sql);
+// statement is prepared for the types it was first sent with.  Built in
+// a buffer of the thread's, copied only when a new entry keeps it.
+std::string_view cache_key(const std::string &sql,
+                           const std::vector<Oid> &types) {
+  thread_local std::string key;
+  key.assign(sql);
   key.push_back('\0');
   key.append(reinterpret_cast<const char *>(types.data()),
              types.size() * sizeof(Oid));
@@ -316,7 +324,7 @@ bool conn_impl::send(op *o) {
     ok = PQsendQuery(pg, o->sql.c_str());
   } else {
     size_t n = o->values.size();
-    param_arrays a;
+    param_arrays &a = scratch_arrays();
     a.fill(o, n, 0);
     a.fill_types(o, n);
     ok = PQsendQueryParams(pg, o->sql.c_str(), static_cast<int>(n),
@@ -351,7 +359,7 @@ bool conn_impl::send_pipelined(op *o) {
     echo_statement(o);
   }
   size_t n = o->rows ? o->values.size() / o->rows : 0;
-  param_arrays a;
+  param_arrays &a = scratch_arrays();
   a.fill_types(o, n);
   int ok = 1;
   const char *name = "";
@@ -365,11 +373,11 @@ bool conn_impl::send_pipelined(op *o) {
     // A statement of prepare(): executed by its name.
   } else if (stmts && stmts->enabled() && !o->internal && o->cacheable &&
              o->sql.size() <= stmts->max_size) {
-    std::string key = cache_key(o->sql, a.types);
+    std::string_view key = cache_key(o->sql, a.types);
     uint64_t now = uv_hrtime() / 1000000;
     e = stmts->find(key, now);
     if (!e) {
-      e = stmts->insert(std::move(key), now);
+      e = stmts->insert(std::string(key), now);
       o->prepares = true;
     }
     ++e->refs;
@@ -417,7 +425,7 @@ bool conn_impl::send_rows(op *o) {
                      : o->stmt        ? o->stmt->name.c_str()
                                       : "";
   bool named = !o->named.empty() || o->stmt || o->prepares;
-  param_arrays a;
+  param_arrays &a = scratch_arrays();
   if (!named) {
     a.fill_types(o, n);
   }

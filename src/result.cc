@@ -123,7 +123,7 @@ result::result(pg_result *res, const detail::type_context *ctx) {
     return;
   }
   auto *c = const_cast<detail::type_context *>(ctx);
-  _d = new detail::result_data{res, c};
+  _d = new detail::result_data{res, c, 1, 0, {}};
   detail::retain(c);
   _d->rows = PQntuples(res);
   int n = PQnfields(res);

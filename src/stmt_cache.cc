@@ -34,7 +34,7 @@ void stmt_cache::link_front(stmt_entry *e) noexcept {
   lru_head = e;
 }
 
-stmt_entry *stmt_cache::find(const std::string &key, uint64_t now) {
+stmt_entry *stmt_cache::find(std::string_view key, uint64_t now) {
   auto it = map.find(key);
   if (it == map.end()) {
     return nullptr;
