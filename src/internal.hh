@@ -202,7 +202,6 @@ struct op {
 
   // The engine's bookkeeping once it is sent (pq.cc).
   PGresult *res = nullptr;   // what it will complete with
-  PGresult *first_error = nullptr; // the error that caused a retry
   stmt_entry *stmt = nullptr; // the cached statement it executes
   unsigned groups = 0;       // result groups still to come (each ends
                              // with a null PGresult)
@@ -235,7 +234,6 @@ struct op {
   virtual void retire() noexcept { delete this; }
   virtual ~op() {
     PQclear(res);
-    PQclear(first_error);
   }
 };
 

@@ -741,7 +741,7 @@ void conn_impl::end_of_results(op *o) {
           pipeline_on = true;
           release(e);
           o->retried = true;
-          o->first_error = std::exchange(o->res, nullptr);
+          PQclear(std::exchange(o->res, nullptr));
           send_pipelined(o);
           return;
         }
@@ -752,11 +752,6 @@ void conn_impl::end_of_results(op *o) {
     stmts->forget(e, false); // its Parse failed: the server has no such
   }
   release(e);
-  if (o->first_error && o->res && sqlstate_is(o->res, "25P02")) {
-    // The retry met the transaction the first error aborted: report
-    // the first error, which says why.
-    PQclear(std::exchange(o->res, std::exchange(o->first_error, nullptr)));
-  }
   o->done = true;
 }
 
