@@ -20,7 +20,7 @@
 
 #include <netdb.h>
 
-#include "internal.hh"
+#include "../internal.hh"
 
 namespace uvpg::detail {
 namespace {

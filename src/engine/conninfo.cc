@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 
-#include "internal.hh"
+#include "../internal.hh"
 
 namespace uvpg::detail {
 

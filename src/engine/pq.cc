@@ -10,7 +10,7 @@
 // while idle, so a server that goes away is noticed at once.
 #include <cstdio>
 
-#include "internal.hh"
+#include "../internal.hh"
 
 namespace uvpg::detail {
 

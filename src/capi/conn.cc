@@ -3,7 +3,7 @@
 // caught and reported as UV_ENOMEM.
 #include <new>
 
-#include "internal.hh"
+#include "../internal.hh"
 
 using uvpg::detail::conn_impl;
 

@@ -2,7 +2,7 @@
 // connection, so a repeated statement is parsed and planned once (the
 // engine sends its Parse in the same pipeline segment as its first
 // execution, so caching costs no round trip).
-#include "internal.hh"
+#include "../internal.hh"
 
 namespace uvpg::detail {
 

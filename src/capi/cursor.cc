@@ -20,7 +20,7 @@
 #include <map>
 #include <new>
 
-#include "internal.hh"
+#include "../internal.hh"
 #include "uvpg/cursor.h"
 #include "uvpg/cursor.hh"
 
