@@ -30,7 +30,9 @@ conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
   stmts->max_size = o.max_cacheable_statement_size;
   uv_timer_init(loop, &timer);
   timer.data = this;
-  ++open_handles;
+  uv_timer_init(loop, &deadline_timer);
+  deadline_timer.data = this;
+  open_handles += 2;
 }
 
 conn_impl::~conn_impl() {
@@ -73,17 +75,18 @@ void conn_impl::close(close_waiter *w) {
     // resolved() then releases the handle count it holds.
     uv_cancel(reinterpret_cast<uv_req_t *>(&resolver));
   }
-  uv_timer_stop(&timer);
   unwatch();
   if (pg) {
     // The server rolls back an open transaction when the session ends.
     PQfinish(std::exchange(pg, nullptr));
   }
   st = state::closing;
-  uv_close(reinterpret_cast<uv_handle_t *>(&timer),
-           [](uv_handle_t *h) {
-             static_cast<conn_impl *>(h->data)->handle_closed();
-           });
+  for (uv_timer_t *t : {&timer, &deadline_timer}) {
+    uv_timer_stop(t);
+    uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
+      static_cast<conn_impl *>(h->data)->handle_closed();
+    });
+  }
 }
 
 void conn_impl::register_type(std::string name, uvpg_decode_cb decode,
@@ -144,24 +147,40 @@ void conn_impl::handle_closed() {
 }
 
 void conn_impl::maybe_free() {
-  if (!close_requested || open_handles > 0 || dispatching) {
+  if (!close_requested || open_handles > 0 || dispatching || in_entry) {
     return;
   }
   loop_scope scope(loop);
   // Everything pending completes first, then the close callback, then the
   // memory goes.  Callbacks may queue more work; it fails with ECLOSED.
   ++open_handles; // keep a nested handle_closed() from freeing twice
-  if (connect_waiter *w = std::exchange(on_connect, nullptr)) {
-    set_error("connect canceled: the connection was closed");
-    dispatch(this, [&] { w->done(this, UV_ECANCELED); });
-    delete w;
+  if (!canceled_all) {
+    if (connect_waiter *w = std::exchange(on_connect, nullptr)) {
+      set_error("connect canceled: the connection was closed");
+      dispatch(this, [&] { w->done(this, UV_ECANCELED); });
+      delete w;
+    }
+    fail_all(UV_ECANCELED);
+    run_callouts();
+    canceled_all = true;
+    // Objects bound to the connection fail their own pending work now,
+    // and may hold the close callback back until they have.
+    for (free_observer *o = observers; o;) {
+      free_observer *next = o->next_observer;
+      o->connection_closing();
+      o = next;
+    }
   }
-  fail_all(UV_ECANCELED);
+  if (holds > 0) {
+    --open_handles; // unhold() comes back here
+    return;
+  }
   if (close_waiter *w = std::exchange(on_close, nullptr)) {
     dispatch(this, [&] { w->done(this); });
     delete w;
   }
   fail_all(UVPG_ECLOSED);
+  run_callouts();
   if (cancel_pending) {
     cancel_pending->conn = nullptr; // it finishes on its own
   }

@@ -958,52 +958,41 @@ std::string close_statement(const cursor_state &s) {
   return "DO " + tag + body + tag;
 }
 
-// The engine-level ops of the transaction probe: when other queries are
-// queued ahead of a DECLARE, the transaction state it will meet is known
-// only when they are done.  An empty statement goes first; its
-// completion reads PQtransactionStatus and decides whether the op
-// queued right behind it says BEGIN or nothing.
+// The engine-level op that opens a named cursor's transaction: when
+// other queries are queued ahead of a DECLARE, the transaction state it
+// will meet is known only when they are done.  The op runs alone; at its
+// turn the engine's transaction state is exact, and it says BEGIN when
+// the session is idle, or nothing inside the program's transaction.
 struct tx_begin_op final : detail::op {
-  void complete(detail::conn_impl *, int, PGresult *res) noexcept override {
-    PQclear(res);
-  }
-};
-
-struct tx_probe_op final : detail::op {
   state_ptr s;
-  tx_begin_op *begin = nullptr; // queued right behind: not sent yet
-  void complete(detail::conn_impl *c, int status,
+  bool at_turn(detail::conn_impl *c) noexcept override {
+    bool idle = c->pg && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    s->owns_tx = idle;
+    return idle;
+  }
+  void complete(detail::conn_impl *, int status,
                 PGresult *res) noexcept override {
     PQclear(res);
-    bool idle = status >= 0 && c->pg &&
-                PQtransactionStatus(c->pg) == PQTRANS_IDLE;
-    if (idle) {
-      begin->sql = "BEGIN";
-      begin->internal = false;
+    if (status < 0) {
+      s->owns_tx = false;
     }
-    s->owns_tx = idle;
     tx_decided(s.get());
   }
 };
 
-// Queues the probe and its BEGIN-or-nothing on the connection.
+// Queues the BEGIN-or-nothing on the connection.
 void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
   detail::conn_impl *ci = conn.impl();
   if (!ci) {
     return; // the DECLARE fails with UVPG_ECLOSED anyway
   }
-  auto *probe = new tx_probe_op;
   auto *begin = new tx_begin_op;
-  probe->s = s;
-  probe->begin = begin;
-  probe->internal = true;
+  begin->s = s;
+  begin->sql = "BEGIN";
   begin->internal = true;
-  // Both run alone: the probe's completion reads the transaction state
-  // the BEGIN will meet, and decides that BEGIN's text.
-  probe->exclusive = true;
+  begin->simple = true;
   begin->exclusive = true;
   s->tx_pending = true;
-  ci->submit(probe);
   ci->submit(begin);
 }
 

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <chrono>
+#include <deque>
 #include <functional>
 #include <cstdint>
 #include <optional>
@@ -195,10 +196,19 @@ struct op {
   bool cacheable = false;   // see sql_shape
   bool exclusive = false;   // runs alone, outside pipeline mode
   bool after_close = false; // queued after close: fails with ECLOSED
-  bool timed_out = false;   // its timeout expired: it fails UV_ETIMEDOUT
+  bool timed_out = false;   // its deadline passed: it failed UV_ETIMEDOUT
+  /// The caller has been told (its deadline passed while it ran): the
+  /// engine still reads its results, then retires it without a word.
+  bool notified = false;
   std::chrono::milliseconds timeout{0}; // 0: none
+  uint64_t deadline = 0;    // uv_now() ms by which the caller hears; 0: none
   int refused = 0;          // fails with this status when its turn comes
   std::string refused_why;
+  /// Why it failed when no result says so; the connection's error is set
+  /// from it (or from the result) just before the callback, so each
+  /// callback reads its own error, not the last one.
+  std::string why;
+  std::string why_state;
 
   // The engine's bookkeeping once it is sent (pq.cc).
   PGresult *res = nullptr;   // what it will complete with
@@ -216,6 +226,12 @@ struct op {
 
   virtual void complete(conn_impl *c, int status, PGresult *res) noexcept = 0;
 
+  /// Called by the engine when an exclusive op's turn comes, with
+  /// nothing in flight, so PQtransactionStatus() is exact: the op may
+  /// decide its SQL now (BEGIN or nothing).  False: nothing to send, it
+  /// completes at once with status 0 and no result.
+  virtual bool at_turn(conn_impl *) noexcept { return true; }
+
   // COPY (copy.cc): an op of the COPY API says which way its data goes;
   // any other op meeting a COPY refuses it.
   enum class copy_way : unsigned char { none, out, in };
@@ -230,7 +246,8 @@ struct op {
   /// COPY FROM STDIN: what copy_put() left in libpq's buffer is sent.
   virtual void copy_drained(conn_impl *) noexcept {}
 
-  /// Called once the engine is done with the op (after complete()).
+  /// Called once the engine is done with the op (after complete(), or
+  /// after its results were read when the caller was told early).
   virtual void retire() noexcept { delete this; }
   virtual ~op() {
     PQclear(res);
@@ -253,12 +270,21 @@ struct close_waiter {
 /// cursor) and must forget it when the connection is freed.
 struct free_observer {
   free_observer *next_observer = nullptr;
+  /// Called once from the loop when the connection is closed, after its
+  /// own pending operations were failed with UV_ECANCELED and before the
+  /// close callback: fail what is pending here the same way (use
+  /// conn_impl::hold() to keep the close callback back until done).
+  virtual void connection_closing() noexcept {}
   /// Called once, just before the connection's memory goes.
   virtual void connection_freed() noexcept = 0;
 
 protected:
   ~free_observer() = default;
 };
+
+/// How long a cancelled statement may take to end, and a cancel request
+/// to be done, before the connection is given up.
+constexpr uint64_t cancel_grace_ms = 5000;
 
 /// A cancel request running on the thread pool.  It may outlive its
 /// connection: the connection clears `conn` when it is freed.
@@ -388,17 +414,18 @@ struct conn_impl {
   void finish_connect(int status);
   void connect_timed_out();
   void timer_fired();
-  void statement_timed_out();
   void cancel_running();
   /// The cancel request on the thread pool, if any: the queue holds
   /// until it is done, or the server could cancel the next statement.
   cancel_link *cancel_pending = nullptr;
 
-  // -- I/O (io.cc): one uv_poll_t on PQsocket, one uv_timer_t --
+  // -- I/O (io.cc): one uv_poll_t on PQsocket; a uv_timer_t for the
+  // connect and the cancel grace, another for the operations' deadlines --
   uv_poll_t *poll = nullptr;
   int poll_fd = -1;
   int poll_events = 0;
   uv_timer_t timer;
+  uv_timer_t deadline_timer;
   int open_handles = 0; // handles whose close callback is still due
 
   void watch(int events);
@@ -406,6 +433,39 @@ struct conn_impl {
   void arm_timer(uint64_t ms);
   void disarm_timer();
   void on_io(int status, int events);
+
+  // -- callouts (callout.cc): the one way the engine calls the program --
+  // User code runs only from a loop entry point (a libuv callback into
+  // the engine, marked by an entry_scope): what the engine has for the
+  // program is queued here and delivered in order when the outermost
+  // entry ends, or from a deferred task when it was queued inside a
+  // call of the program's.  So no callback ever runs inside a uvpg call.
+  struct callout {
+    enum class kind : unsigned char {
+      complete,     // complete(status, res), then retire()
+      notify,       // complete(status, res) early; the engine keeps it
+      retire,       // the engine is done with a notified op
+      copy_ready,   // op->copy_ready()
+      copy_drained, // op->copy_drained()
+    };
+    kind k;
+    int status;
+    op *o;
+    PGresult *res;
+  };
+  std::deque<callout> callouts;
+  int in_entry = 0;          // depth of loop entry points on the stack
+  bool callouts_due = false; // a deferred task will deliver them
+  /// Queues a callout; `res` goes with a completion.
+  void post(callout::kind k, op *o, int status = 0, PGresult *res = nullptr);
+  /// Delivers what is queued; only at a loop entry point or in
+  /// maybe_free(), never inside a call of the program's.
+  void run_callouts();
+
+  // -- deadlines (callout.cc): each operation's own --
+  unsigned timed_ops = 0; // ops with a deadline not yet told
+  void arm_deadlines();
+  void deadlines_passed();
 
   // -- queries (pq.cc) --
   // An op waits in `queue`, then sits in `sent` (completion order) until
@@ -426,7 +486,6 @@ struct conn_impl {
   uvpg_copy_drain_cb copy_drain_cb = nullptr; // the C API's (copy.cc)
   void *copy_drain_data = nullptr;
   bool copy_refused = false;
-  bool refusal_due = false;   // a task will fail the refused head op
   std::string fatal_message; // a FATAL the server sent while idle
   std::string fatal_sqlstate;
   stmt_cache *stmts = nullptr; // prepared statements (stmt_cache.cc)
@@ -466,6 +525,14 @@ struct conn_impl {
   // -- lifecycle (conn.cc) --
   close_waiter *on_close = nullptr;
   bool close_requested = false;
+  bool canceled_all = false; // pending work was told UV_ECANCELED
+  /// Objects bound to the connection (cursors) hold back the close
+  /// callback while they still owe callbacks of their own: they are told
+  /// of the close by free_observer::connection_closing() and release
+  /// their hold once those callbacks ran.
+  unsigned holds = 0;
+  void hold() noexcept { ++holds; }
+  void unhold();
   void close(close_waiter *w);
   /// Looks `name` up (to_regtype, so search_path applies) and records it
   /// in the registry; `done(status, oid)` runs from the loop: 0, or
@@ -486,12 +553,34 @@ struct conn_impl {
 };
 
 /// Runs a user callback with the engine marked as dispatching, so calls
-/// made from inside it (query, close) are deferred safely.
+/// made from inside it (query, close) are deferred safely.  Only from a
+/// loop entry point (see conn_impl::callouts).
 template <class F> void dispatch(conn_impl *c, F &&f) {
   ++c->dispatching;
   f();
   --c->dispatching;
 }
+
+/// Marks a libuv callback into the engine for its duration; when the
+/// outermost one ends, the queued callouts are delivered.
+class entry_scope {
+public:
+  explicit entry_scope(conn_impl *c) noexcept : _c(c), _scope(c->loop) {
+    ++_c->in_entry;
+  }
+  ~entry_scope() {
+    if (_c->in_entry == 1) {
+      _c->run_callouts();
+    }
+    --_c->in_entry;
+  }
+  entry_scope(const entry_scope &) = delete;
+  entry_scope &operator=(const entry_scope &) = delete;
+
+private:
+  conn_impl *_c;
+  loop_scope _scope;
+};
 
 /// The error a failed status becomes in C++.
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res);
@@ -518,8 +607,11 @@ template <class F> void defer(uv_loop_t *loop, F &&f) {
 template <class F> void conn_impl::later(F &&f) {
   ++open_handles;
   defer(loop, [this, fn = std::forward<F>(f)]() mutable {
-    if (!close_requested) {
-      fn();
+    {
+      entry_scope entry(this);
+      if (!close_requested) {
+        fn();
+      }
     }
     handle_closed();
   });

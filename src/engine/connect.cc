@@ -157,7 +157,14 @@ void conn_impl::next_host() {
       loop, &resolver,
       [](uv_getaddrinfo_t *req, int status, struct addrinfo *res) {
         auto *c = static_cast<conn_impl *>(req->data);
-        loop_scope scope(c->loop);
+        c->resolver_busy = false;
+        if (c->st != state::resolving) {
+          // Closed or timed out meanwhile; the request was only waited for.
+          uv_freeaddrinfo(res);
+          c->handle_closed();
+          return;
+        }
+        entry_scope entry(c);
         c->resolved(status, res);
       },
       h.host.c_str(), nullptr, &hints);
@@ -171,13 +178,6 @@ void conn_impl::next_host() {
 }
 
 void conn_impl::resolved(int status, struct addrinfo *res) {
-  resolver_busy = false;
-  if (st != state::resolving) {
-    // Closed or timed out meanwhile; the request was only waited for.
-    uv_freeaddrinfo(res);
-    handle_closed();
-    return;
-  }
   --open_handles;
   if (status < 0) {
     attempt_failed(status, "could not translate host name \"" +

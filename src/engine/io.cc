@@ -1,5 +1,7 @@
-// The libpq socket <-> libuv bridge: one uv_poll_t on PQsocket() and one
-// uv_timer_t per connection.  This is the only file that calls uv_poll_*.
+// The libpq socket <-> libuv bridge: one uv_poll_t on PQsocket() and the
+// connection's uv_timer_t.  This is the only file that calls uv_poll_*.
+// Each callback into the engine is a loop entry point (entry_scope): the
+// callouts it queued are delivered when it ends.
 //
 // libpq may open a new socket during PQconnectPoll (a second host or
 // address, SSL or GSS fallback), so watch() compares PQsocket() with the
@@ -16,14 +18,14 @@ conn_impl *owner(uv_handle_t *h) { return static_cast<conn_impl *>(h->data); }
 
 void on_poll(uv_poll_t *h, int status, int events) {
   if (auto *c = owner(reinterpret_cast<uv_handle_t *>(h))) {
-    loop_scope scope(c->loop);
+    entry_scope entry(c);
     c->on_io(status, events);
   }
 }
 
 void on_timer(uv_timer_t *h) {
   auto *c = owner(reinterpret_cast<uv_handle_t *>(h));
-  loop_scope scope(c->loop);
+  entry_scope entry(c);
   c->timer_fired();
 }
 

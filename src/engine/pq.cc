@@ -14,10 +14,6 @@
 
 namespace uvpg::detail {
 
-// How long a cancelled statement may take to end, and a cancel request
-// to be done, before the connection is given up.
-constexpr uint64_t cancel_grace_ms = 5000;
-
 // libpq's limit on parameters per statement.
 constexpr size_t max_params = 65535;
 
@@ -58,9 +54,15 @@ void conn_impl::submit(op *o) {
     return;
   }
   if (st == state::broken) {
-    // Fail it from the loop, not from inside the caller's call.
-    later([this] { fail_all(UVPG_ECONNBAD); });
+    fail_all(UVPG_ECONNBAD); // delivered from the loop, like any callout
     return;
+  }
+  if (o->timeout.count() > 0 && !o->deadline) {
+    // The deadline runs from the call, queued or not.
+    uv_update_time(loop);
+    o->deadline = uv_now(loop) + static_cast<uint64_t>(o->timeout.count());
+    ++timed_ops;
+    arm_deadlines();
   }
   // Decide how it travels: one statement goes in the extended protocol
   // and may be pipelined; several (simple protocol), a COPY, and a
@@ -112,33 +114,16 @@ void conn_impl::pump() {
     op *h = queue.head;
     if (h->refused) {
       // Rejected before the wire (a placeholder mistake): it fails in its
-      // place, after everything queued before it, and from the loop, since
-      // pump() may run inside the call that queued it.
-      if (!sent.empty()) {
-        op *o = queue.pop();
+      // place, after everything sent before it.
+      op *o = queue.pop();
+      if (sent.empty()) {
+        finish(o);
+      } else {
         o->done = true;
         sent.push(o);
         ++sent_count;
-        continue;
       }
-      if (refusal_due) {
-        break;
-      }
-      {
-        refusal_due = true;
-        later([this] {
-          refusal_due = false;
-          while (!close_requested && !queue.empty() && queue.head->refused &&
-                 sent.empty() && st == state::ready) {
-            op *o = queue.pop();
-            set_error(o->refused_why);
-            dispatch(this, [&] { o->complete(this, o->refused, nullptr); });
-            o->retire();
-          }
-          pump();
-        });
-      }
-      break;
+      continue;
     }
     if (h->exclusive) {
       if (!sent.empty()) {
@@ -165,46 +150,33 @@ void conn_impl::pump() {
       }
     }
     op *o = queue.pop();
+    if (o->exclusive && !o->at_turn(this)) {
+      finish(o);
+      continue;
+    }
     if (!(o->exclusive ? send(o) : send_pipelined(o))) {
       if (st != state::ready) {
         return;
       }
       continue; // refused: it fails in its turn
     }
-    if (o->timeout.count() > 0 && !on_connect) {
-      arm_timer(static_cast<uint64_t>(o->timeout.count()));
-    }
   }
   flush();
 }
 
-// The timer bounds the connect, then the running statement, then the
-// wait for a cancel request to be done.
+// The connection's timer bounds the connect, then the grace a cancelled
+// statement and its cancel request get (the operations' own deadlines
+// have a timer of their own, callout.cc).
 void conn_impl::timer_fired() {
   if (on_connect || st == state::resolving || st == state::connecting) {
     connect_timed_out();
-  } else if (st == state::ready && running()) {
-    statement_timed_out();
-  } else if (st == state::ready && cancel_pending) {
-    lost("the cancel request did not complete; the connection was closed");
-  }
-}
-
-
-void conn_impl::statement_timed_out() {
-  op *o = running();
-  if (o->timed_out) {
+  } else if (st == state::ready && running() && running()->timed_out) {
     lost("statement timeout: the server did not end the statement within " +
          std::to_string(cancel_grace_ms) +
          " ms of the cancel request; the connection was closed");
-    return;
+  } else if (st == state::ready && cancel_pending) {
+    lost("the cancel request did not complete; the connection was closed");
   }
-  // Ask the server to cancel it: the statement then ends with SQLSTATE
-  // 57014 and the session goes on.  If that does not happen in time the
-  // connection is given up (aiopg closes it at once).
-  o->timed_out = true;
-  cancel_running();
-  arm_timer(cancel_grace_ms);
 }
 
 void conn_impl::cancel_running() {
@@ -229,7 +201,7 @@ void conn_impl::cancel_running() {
         auto *r = reinterpret_cast<cancel_link *>(w);
         PQfreeCancel(r->cancel);
         if (conn_impl *c = r->conn) {
-          loop_scope scope(c->loop);
+          entry_scope entry(c);
           c->cancel_pending = nullptr;
           if (!c->running() && c->st == state::ready) {
             c->disarm_timer(); // the wait for this request is over
@@ -510,8 +482,7 @@ void conn_impl::flush() {
     watch(readable);
     if (copy_draining && wire_head) {
       copy_draining = false;
-      op *o = wire_head;
-      dispatch(this, [&] { o->copy_drained(this); });
+      post(callout::kind::copy_drained, wire_head);
     }
     break;
   case 1:
@@ -565,6 +536,13 @@ void conn_impl::read_input() {
     if (copying == op::copy_way::out) {
       if (copy_paused) {
         break;
+      }
+      // COPY data goes to its sink at once (the sink's answer is the
+      // backpressure), which is a callout: only at a loop entry point,
+      // after what was queued before it.
+      run_callouts();
+      if (close_requested || st != state::ready || !wire_head) {
+        return;
       }
       op *o = wire_head;
       char *buf = nullptr;
@@ -654,10 +632,7 @@ void conn_impl::read_input() {
         o->copies() == op::copy_way::in) {
       PQclear(r);
       copying = op::copy_way::in;
-      dispatch(this, [&] { o->copy_ready(this); });
-      if (close_requested || st != state::ready) {
-        return;
-      }
+      post(callout::kind::copy_ready, o);
       continue;
     }
     switch (PQresultStatus(r)) {
@@ -699,6 +674,15 @@ void conn_impl::read_input() {
 }
 
 void conn_impl::collect(op *o, PGresult *res) {
+  const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (sev && (std::string_view(sev) == "FATAL" ||
+              std::string_view(sev) == "PANIC")) {
+    // The server ends the session and says why: lost() reports that,
+    // not an error the statement met before (a 57014 of a cancel).
+    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    fatal_message = PQresultErrorMessage(res);
+    fatal_sqlstate = state ? state : "";
+  }
   // The last result wins, as with PQexec, but a first error is kept.
   if (o->res && is_error(o->res)) {
     PQclear(res);
@@ -811,29 +795,32 @@ void conn_impl::complete_done() {
 
 void conn_impl::finish(op *o) {
   PGresult *res = std::exchange(o->res, nullptr);
-  int status = res ? status_of(res) : 0;
-  if (o->refused) {
-    set_error(o->refused_why);
-    status = o->refused;
-  }
-  if (o->timeout.count() > 0) {
+  if (o->timed_out) {
+    // The cancel grace is over for it; a cancel request still out keeps
+    // its own bound.
     disarm_timer();
     if (cancel_pending) {
-      // Bound the wait for the cancel request as the statement was.
       arm_timer(cancel_grace_ms);
     }
   }
-  if (o->timed_out && status < 0) {
-    status = UV_ETIMEDOUT; // cancelled on our request (SQLSTATE 57014)
+  if (o->notified) {
+    // Told UV_ETIMEDOUT at its deadline: what it did is nobody's now.
+    PQclear(res);
+    std::exchange(copy_refused, false);
+    post(callout::kind::retire, o);
+    return;
+  }
+  int status = res ? status_of(res) : 0;
+  if (o->refused) {
+    o->why = o->refused_why;
+    status = o->refused;
   }
   if (std::exchange(copy_refused, false) && status == 0) {
     PQclear(std::exchange(res, nullptr));
     status = UV_ENOTSUP;
-    set_error("COPY TO STDOUT is not supported by query(); the rows were "
-              "read and dropped");
+    o->why = "COPY TO STDOUT is not supported by query(); the rows were "
+             "read and dropped";
   } else if (status == UVPG_ESERVER) {
-    const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
-    set_error(PQresultErrorMessage(res), state ? state : "");
     const char *sev = PQresultErrorField(res, PG_DIAG_SEVERITY_NONLOCALIZED);
     if (sev && std::string_view(sev) == "FATAL") {
       // A FATAL ends the session (57P01 admin shutdown, 57P02/3 crash):
@@ -841,8 +828,7 @@ void conn_impl::finish(op *o) {
       status = UVPG_ECONNBAD;
     }
   }
-  dispatch(this, [&] { o->complete(this, status, res); });
-  o->retire();
+  post(callout::kind::complete, o, status, res);
 }
 
 void conn_impl::lost(std::string why) {
@@ -852,17 +838,12 @@ void conn_impl::lost(std::string why) {
   while (!why.empty() && why.back() == '\n') {
     why.pop_back();
   }
-  // A server that ends the session says why first (a FATAL ErrorResponse,
-  // delivered to the notice receiver when no query was running, or as
-  // the running query's error).
+  // A server that ends the session says why first: a FATAL
+  // ErrorResponse, delivered to the notice receiver when no query was
+  // running, or as a query's result (collect() keeps it).  An ERROR the
+  // running statement met is no reason for the connection's end.
   std::string sqlstate = fatal_sqlstate;
   std::string msg = fatal_message;
-  PGresult *last = wire_head ? wire_head->res : nullptr;
-  if (last && PQresultStatus(last) == PGRES_FATAL_ERROR) {
-    const char *s = PQresultErrorField(last, PG_DIAG_SQLSTATE);
-    sqlstate = s ? s : sqlstate;
-    msg = PQresultErrorMessage(last);
-  }
   while (!msg.empty() && msg.back() == '\n') {
     msg.pop_back();
   }
@@ -899,11 +880,24 @@ void conn_impl::fail_all(int status) {
       // Only the server's last words are worth keeping.
       PQclear(std::exchange(res, nullptr));
     }
-    int s = o->after_close ? UVPG_ECLOSED
-            : o->timed_out ? UV_ETIMEDOUT
-                           : status;
-    dispatch(this, [&] { o->complete(this, s, res); });
-    o->retire();
+    if (o->notified) {
+      PQclear(res); // told at its deadline already
+      post(callout::kind::retire, o);
+      continue;
+    }
+    int s = o->after_close ? UVPG_ECLOSED : status;
+    if (s == UVPG_ECLOSED) {
+      o->why = "the connection is closed";
+    } else if (s == UV_ECANCELED) {
+      o->why = "operation canceled: the connection was closed";
+    } else {
+      o->why = error_msg; // why the connection was lost
+      o->why_state = error_sqlstate;
+    }
+    if (res && s != UVPG_ECONNBAD) {
+      PQclear(std::exchange(res, nullptr));
+    }
+    post(callout::kind::complete, o, s, res);
   }
   sent_count = 0;
 }
