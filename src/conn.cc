@@ -24,6 +24,7 @@ conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
     opts.max_pipeline = 1;
   }
   stmts = new stmt_cache;
+  stmts->prefix = statement_prefix();
   stmts->capacity = o.statement_cache_size;
   stmts->lifetime_ms =
       static_cast<uint64_t>(o.max_cached_statement_lifetime.count()) * 1000;
@@ -408,7 +409,7 @@ future<prepared_statement> connection::prepare(std::string_view sql) {
   auto *o = new prepare_op;
   auto f = o->p.get_future();
   o->sql = std::move(*text);
-  o->named = "uvpg_p" + std::to_string(++_impl->prepared_count);
+  o->named = _impl->stmts->prefix + "p" + std::to_string(++_impl->prepared_count);
   o->describe = true;
   o->simple = false;
   _impl->submit(o);

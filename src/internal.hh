@@ -300,7 +300,7 @@ struct cancel_link {
 /// entry it executes even when the cache lets it go.
 struct stmt_entry {
   std::string key;        // the SQL and its parameter types
-  std::string name;       // "uvpg_<n>"
+  std::string name;       // stmt_cache::prefix and a counter
   uint64_t created = 0;   // uv_now() at the Parse
   unsigned refs = 1;      // the cache's, and each op's
   bool cached = true;     // still in the cache
@@ -319,6 +319,8 @@ public:
   uint64_t lifetime_ms = 300000;
   size_t max_size = 15360;
   std::vector<std::string> evicted;
+  /// The names' prefix, random per connection (see statement_prefix()).
+  std::string prefix;
 
   stmt_cache() = default;
   stmt_cache(const stmt_cache &) = delete;
@@ -344,6 +346,14 @@ private:
   void unlink(stmt_entry *e) noexcept;
   void link_front(stmt_entry *e) noexcept;
 };
+
+/// A prefix for the names of a connection's server-side statements:
+/// "_uvpg_" and 16 random hex digits.  Behind PgBouncer in transaction
+/// mode, clients share server sessions: with names like "uvpg_1" a
+/// statement one client prepared could run as another client's of the
+/// same name, a silently wrong result.  A random part per connection
+/// makes that impossible, and so is a clash with the program's own names.
+std::string statement_prefix();
 
 /// A FIFO of operations, linked through op::next.
 struct op_queue {
