@@ -21,7 +21,9 @@ namespace uvpg::detail {
 
 void conn_impl::post(callout::kind k, op *o, int status, PGresult *res) {
   callouts.push_back({k, status, o, res});
-  if (!in_entry && !callouts_due) {
+  // Once closed, maybe_free() delivers what is left: a deferred task
+  // could outlive the connection.
+  if (!in_entry && !callouts_due && !close_requested) {
     callouts_due = true;
     later([this] { callouts_due = false; }); // its entry_scope delivers
   }
