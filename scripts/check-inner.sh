@@ -71,7 +71,7 @@ build_and_check() {
 }
 
 install_test() {
-    local dest pcdir pc libdir out flags=()
+    local dest pcdir pc libdir out version flags=()
     step "install test"
     if [[ ! -f $srcdir/t/install-test.c ]]; then
         record install FAIL "t/install-test.c does not exist"
@@ -102,9 +102,11 @@ install_test() {
         record install FAIL "pkg-config cannot resolve the installed uvpg.pc"
         return
     fi
+    version=$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion uvpg)
     read -ra flags <<<"$out"
     echo "gcc ... t/install-test.c ${flags[*]}"
     if ! gcc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror \
+            -DUVPG_PC_VERSION="\"$version\"" \
             -o "$dest/install-test" "$srcdir/t/install-test.c" "${flags[@]}"; then
         record install FAIL "t/install-test.c does not compile against the installed headers"
         return

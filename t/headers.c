@@ -54,7 +54,12 @@ typedef char uvpg_check_diag[UVPG_DIAG_SQLSTATE == 'C' ? 1 : -1];
 static void test_version(void) {
   const char *s = uvpg_version_string();
   CHECK(uvpg_version() == UVPG_VERSION_HEX);
-  CHECK(s != NULL && s[0] != '\0');
+  /* One version everywhere: the library, the header and configure's
+   * AC_INIT (which uvpg.pc states too; the install test compares with
+   * pkg-config --modversion). */
+  CHECK(same(s, UVPG_VERSION_STRING));
+  CHECK(same(s, UVPG_TEST_PACKAGE_VERSION));
+  CHECK(UVPG_VERSION_IS_RELEASE == (UVPG_VERSION_SUFFIX[0] == '\0'));
 }
 
 static void test_errors(void) {
