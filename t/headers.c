@@ -51,6 +51,16 @@ typedef char uvpg_check_hex[UVPG_VERSION_HEX ==
                                 : -1];
 typedef char uvpg_check_diag[UVPG_DIAG_SQLSTATE == 'C' ? 1 : -1];
 
+/* The features of 0.1.0 (uvpg(7), FEATURE MACROS); #error, not CHECK:
+ * a missing one must stop the build. */
+#if !defined(UVPG_HAS_CONNECT) || !defined(UVPG_HAS_QUERY_PARAMS) ||        \
+    !defined(UVPG_HAS_CONN_PROPERTIES) || !defined(UVPG_HAS_CURSOR) ||       \
+    !defined(UVPG_HAS_COPY) || !defined(UVPG_HAS_PREPARE) ||                 \
+    !defined(UVPG_HAS_EXECUTEMANY) || !defined(UVPG_HAS_REGISTER_TYPE) ||    \
+    !defined(UVPG_HAS_TYPED_GETTERS)
+#error "a UVPG_HAS_ macro of 0.1.0 is missing from <uvpg/version.h>"
+#endif
+
 static void test_version(void) {
   const char *s = uvpg_version_string();
   CHECK(uvpg_version() == UVPG_VERSION_HEX);
