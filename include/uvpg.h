@@ -28,7 +28,9 @@ typedef struct uvpg_result_s uvpg_result_t;
 
 /* See uvpg_connect_opts_init(3). */
 typedef struct uvpg_connect_opts_s {
-  unsigned int timeout_ms; /* whole connect, and operations; 0 = none */
+  unsigned int timeout_ms; /* bounds the connect; 0 = none.  Statements
+                              have their own per-statement timeout, see
+                              uvpg_conn_query(3) */
   int echo;                /* log every statement to stderr */
   int enable_json;         /* decode json/jsonb (typecaster module) */
   int enable_hstore;       /* decode hstore when the extension exists */

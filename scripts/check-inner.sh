@@ -63,15 +63,16 @@ build_and_check() {
     fi
     record "$dir/build" PASS
 
-    # Serial on purpose: some tests stop and restart the shared server.
-    step "$dir: make check"
+    # In parallel: the tests that stop their server get one of their own
+    # (OWN_SERVER_TESTS in Makefile.am).
+    step "$dir: make -j$jobs check"
     rc=0
-    make -C "$dir" -k check || rc=$?
+    make -C "$dir" -j"$jobs" -k check || rc=$?
     record "$dir/check" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" "make check exit status $rc"
 }
 
 install_test() {
-    local dest pcdir pc libdir out flags=()
+    local dest pcdir pc libdir out version flags=()
     step "install test"
     if [[ ! -f $srcdir/t/install-test.c ]]; then
         record install FAIL "t/install-test.c does not exist"
@@ -102,9 +103,17 @@ install_test() {
         record install FAIL "pkg-config cannot resolve the installed uvpg.pc"
         return
     fi
+    # A program of the C ABI only links libuvpg and libuv (simdjson and
+    # libpq are the library's own business: Requires.private).
+    if [[ $out == *simdjson* ]]; then
+        record install FAIL "pkg-config --libs uvpg names simdjson: $out"
+        return
+    fi
+    version=$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion uvpg)
     read -ra flags <<<"$out"
     echo "gcc ... t/install-test.c ${flags[*]}"
     if ! gcc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror \
+            -DUVPG_PC_VERSION="\"$version\"" \
             -o "$dest/install-test" "$srcdir/t/install-test.c" "${flags[@]}"; then
         record install FAIL "t/install-test.c does not compile against the installed headers"
         return

@@ -69,16 +69,7 @@ UVPG_EXTERN const char *uvpg_err_name(int err) {
 UVPG_EXTERN unsigned int uvpg_version(void) { return UVPG_VERSION_HEX; }
 
 UVPG_EXTERN const char *uvpg_version_string(void) {
-#define UVPG__STR(x) #x
-#define UVPG__XSTR(x) UVPG__STR(x)
-#define UVPG__NUMBERS                                                        \
-  UVPG__XSTR(UVPG_VERSION_MAJOR)                                             \
-  "." UVPG__XSTR(UVPG_VERSION_MINOR) "." UVPG__XSTR(UVPG_VERSION_PATCH)
-#if UVPG_VERSION_IS_RELEASE
-  return UVPG__NUMBERS;
-#else
-  return UVPG__NUMBERS "-" UVPG_VERSION_SUFFIX;
-#endif
+  return UVPG_VERSION_STRING;
 }
 
 } // extern "C"
