@@ -11,7 +11,8 @@
 #include <cstdlib>
 #include <memory>
 
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 
 namespace uvpg::detail {
 

@@ -9,7 +9,8 @@
 #include <climits>
 #include <cstring>
 
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 #include "types/wire.hh"
 #include "uvpg/copy.hh"
 

@@ -31,7 +31,8 @@
 #include <limits>
 
 #include "types/wire.hh"
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 #include "uvpg/cursor.hh"
 
 namespace uvpg {

@@ -3,7 +3,9 @@
 #include <cstdio>
 #include <cstring>
 
-#include "internal.hh"
+#include "config.h"
+
+#include "uvpg.h"
 
 namespace {
 

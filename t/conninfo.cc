@@ -1,5 +1,5 @@
 // Conninfo parsing, masking and the host plan (src/conninfo.cc).
-#include "../src/internal.hh"
+#include "../src/engine/engine.hh"
 #include "test.hh"
 
 #include <unistd.h>

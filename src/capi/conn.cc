@@ -3,7 +3,8 @@
 // caught and reported as UV_ENOMEM.
 #include <new>
 
-#include "../internal.hh"
+#include "../engine/engine.hh"
+#include "../sql.hh"
 
 using uvpg::detail::conn_impl;
 

@@ -20,7 +20,8 @@
 #include <map>
 #include <new>
 
-#include "../internal.hh"
+#include "../engine/engine.hh"
+#include "../sql.hh"
 #include "uvpg/cursor.h"
 #include "uvpg/cursor.hh"
 

@@ -15,7 +15,7 @@
 // and its results are read and dropped in the background (the next
 // statement cannot start before, or the cancel could hit it), under the
 // cancel grace of the connection's timer.
-#include "../internal.hh"
+#include "engine.hh"
 
 namespace uvpg::detail {
 

@@ -5,11 +5,15 @@
 // non-blocking connect does not do: resolving host names off the loop
 // (libpq would call getaddrinfo inside PQconnectPoll) and enforcing a
 // timeout per attempt (libpq ignores connect_timeout in async mode).
+#include "config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
-#include "../internal.hh"
+#include <libpq-fe.h>
+
+#include "conninfo.hh"
 
 namespace uvpg::detail {
 

@@ -4,7 +4,9 @@
 // execution, so caching costs no round trip).
 #include <cstring>
 
-#include "../internal.hh"
+#include <uv.h>
+
+#include "stmt_cache.hh"
 
 namespace uvpg::detail {
 

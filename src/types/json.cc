@@ -14,7 +14,7 @@
 #include <cstring>
 #include <optional>
 
-#include "../internal.hh"
+#include "../type_context.hh"
 #include "uvpg/types/json.hh"
 
 namespace uvpg {
