@@ -557,6 +557,19 @@ struct conn_impl {
   void maybe_free();
   void set_error(std::string msg, std::string sqlstate = {});
 
+  // -- properties (properties.cc): what the C and C++ APIs report --
+  /// Closed, closing or lost: no statement will run on it again.
+  bool is_closed() const noexcept;
+  uvpg_conn_status_t status() const noexcept;
+  uvpg_trans_status_t transaction_status() const noexcept;
+  /// libpq's answers for a live session; 0 or null for a closed or lost
+  /// one (libpq keeps the last values, which no longer hold).
+  int backend_pid() const noexcept;
+  const char *parameter_status(const char *name) const noexcept;
+  int protocol_version() const noexcept;
+  int server_version() const noexcept;
+  const char *encoding() const noexcept;
+
   /// Runs `f` from the loop; the connection is not freed before it ran.
   template <class F> void later(F &&f);
   static void notice_receiver(void *arg, const PGresult *res);
