@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstring>
 
+#include "capi/guard.hh"
 #include "internal.hh"
 #include "types/wire.hh"
 #include "uvpg/copy.hh"
@@ -698,25 +699,24 @@ namespace {
 
 // Queues a C COPY op; it runs alone, in the simple protocol.
 template <class Op, class Setup>
-int submit_c_copy(uvpg_conn_t *conn, const char *sql, Setup setup) {
-  try {
-    auto *o = new Op;
+int submit_c_copy(uvpg_conn_t *conn, const char *sql, Setup setup) noexcept {
+  return uvpg::detail::capi_guard([&] {
+    auto o = std::make_unique<Op>();
     setup(*o);
     o->sql = sql;
     o->simple = true;
     o->exclusive = true;
-    conn->submit(o);
+    conn->submit(o.release());
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 } // namespace
 
 UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
                                    uvpg_copy_data_cb on_data,
-                                   uvpg_query_cb done, void *data) {
+                                   uvpg_query_cb done,
+                                   void *data) UVPG_NOEXCEPT {
   if (!conn || !sql || !on_data || !done) {
     return UV_EINVAL;
   }
@@ -727,17 +727,20 @@ UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
   });
 }
 
-UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) {
+UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) UVPG_NOEXCEPT {
   if (!conn) {
     return UV_EINVAL;
   }
-  conn->copy_resume();
-  return 0;
+  return uvpg::detail::capi_guard([&] {
+    conn->copy_resume();
+    return 0;
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
                                   uvpg_copy_ready_cb ready,
-                                  uvpg_query_cb done, void *data) {
+                                  uvpg_query_cb done,
+                                  void *data) UVPG_NOEXCEPT {
   if (!conn || !sql || !ready || !done) {
     return UV_EINVAL;
   }
@@ -750,27 +753,28 @@ UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
 
 UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
                                      size_t len, uvpg_copy_drain_cb drained,
-                                     void *data) {
+                                     void *data) UVPG_NOEXCEPT {
   if (!conn || (!buf && len)) {
     return UV_EINVAL;
   }
   if (conn->copy_drain_cb) {
     return UV_EBUSY; // wait for the drain callback before writing more
   }
-  int rc = conn->copy_put(
-      std::string_view(static_cast<const char *>(buf), buf ? len : 0));
-  if (rc == 1) {
-    if (drained) {
+  return uvpg::detail::capi_guard([&] {
+    int rc = conn->copy_put(
+        std::string_view(static_cast<const char *>(buf), buf ? len : 0));
+    if (rc == 1 && drained) {
       conn->copy_drain_cb = drained;
       conn->copy_drain_data = data;
     }
-  }
-  return rc;
+    return rc;
+  });
 }
 
-UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn, const char *errmsg) {
+UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn,
+                                   const char *errmsg) UVPG_NOEXCEPT {
   if (!conn) {
     return UV_EINVAL;
   }
-  return conn->copy_end(errmsg);
+  return uvpg::detail::capi_guard([&] { return conn->copy_end(errmsg); });
 }
