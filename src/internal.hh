@@ -493,7 +493,7 @@ struct conn_impl {
   op::copy_way copying = op::copy_way::none; // the COPY API's data flows
   bool copy_paused = false;   // its consumer asked for a pause
   bool copy_draining = false; // copy_drained() is due when flushed
-  uvpg_copy_drain_cb copy_drain_cb = nullptr; // the C API's (copy.cc)
+  uvpg_copy_drain_cb copy_drain_cb = nullptr; // capi/copy.cc's
   void *copy_drain_data = nullptr;
   bool copy_refused = false;
   std::string fatal_message; // a FATAL the server sent while idle
