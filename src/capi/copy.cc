@@ -17,9 +17,11 @@ using uvpg::detail::conn_impl;
 namespace {
 
 struct c_copy_out final : uvpg::detail::op {
-  uvpg_copy_data_cb on_data = nullptr;
-  uvpg_query_cb done = nullptr;
-  void *data = nullptr;
+  uvpg_copy_data_cb on_data;
+  uvpg_query_cb done;
+  void *data;
+  c_copy_out(uvpg_copy_data_cb d, uvpg_query_cb q, void *u)
+      : on_data(d), done(q), data(u) {}
   copy_way copies() const noexcept override { return copy_way::out; }
   bool copy_data(conn_impl *c, std::string_view d) noexcept override {
     return on_data(c_handle(c), d.data(), d.size(), data) == 0;
@@ -30,10 +32,12 @@ struct c_copy_out final : uvpg::detail::op {
 };
 
 struct c_copy_in final : uvpg::detail::op {
-  uvpg_copy_ready_cb ready = nullptr;
-  uvpg_query_cb done = nullptr;
-  void *data = nullptr;
+  uvpg_copy_ready_cb ready;
+  uvpg_query_cb done;
+  void *data;
   bool accepted = false;
+  c_copy_in(uvpg_copy_ready_cb r, uvpg_query_cb q, void *u)
+      : ready(r), done(q), data(u) {}
   copy_way copies() const noexcept override { return copy_way::in; }
   void copy_ready(conn_impl *c) noexcept override {
     if (accepted) {
@@ -61,12 +65,16 @@ struct c_copy_in final : uvpg::detail::op {
   }
 };
 
-// Queues a C COPY op; it runs alone, in the simple protocol.
-template <class Op, class Setup>
-int submit_c_copy(uvpg_conn_t *conn, const char *sql, Setup setup) noexcept {
+// Queues a C COPY op, made of the COPY's own callback `first` (data or
+// ready), `done` and `data`; it runs alone, in the simple protocol.
+template <class Op, class Cb>
+int submit_c_copy(uvpg_conn_t *conn, const char *sql, Cb first,
+                  uvpg_query_cb done, void *data) noexcept {
+  if (!conn || !sql || !first || !done) {
+    return UV_EINVAL;
+  }
   return capi_guard([&] {
-    auto o = std::make_unique<Op>();
-    setup(*o);
+    auto o = std::make_unique<Op>(first, done, data);
     o->sql = sql;
     o->simple = true;
     o->exclusive = true;
@@ -83,14 +91,7 @@ UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
                                    uvpg_copy_data_cb on_data,
                                    uvpg_query_cb done,
                                    void *data) UVPG_NOEXCEPT {
-  if (!conn || !sql || !on_data || !done) {
-    return UV_EINVAL;
-  }
-  return submit_c_copy<c_copy_out>(conn, sql, [&](c_copy_out &o) {
-    o.on_data = on_data;
-    o.done = done;
-    o.data = data;
-  });
+  return submit_c_copy<c_copy_out>(conn, sql, on_data, done, data);
 }
 
 UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) UVPG_NOEXCEPT {
@@ -107,14 +108,7 @@ UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
                                   uvpg_copy_ready_cb ready,
                                   uvpg_query_cb done,
                                   void *data) UVPG_NOEXCEPT {
-  if (!conn || !sql || !ready || !done) {
-    return UV_EINVAL;
-  }
-  return submit_c_copy<c_copy_in>(conn, sql, [&](c_copy_in &o) {
-    o.ready = ready;
-    o.done = done;
-    o.data = data;
-  });
+  return submit_c_copy<c_copy_in>(conn, sql, ready, done, data);
 }
 
 UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
