@@ -39,13 +39,17 @@
 // request, copying parameters) before it hands the request to the engine
 // (conn_impl::submit), owns it until then (std::unique_ptr), and does
 // nothing after: a throw then leaves no request behind that could call
-// back.  XXX(capi): submit() queues the op before its pump, which can
-// still throw while sending; the engine's completion queue makes submit
-// no-throw once the op is queued.
+// back.  XXX(capi): conn_impl::submit() queues the op first and can
+// still throw after that, while it sends; the code returned and a later
+// callback would then both happen.  submit() must not throw once the op
+// is queued: that is the engine's to guarantee.
 //
-// The guard is for any C shim: src/capi/conn.cc, src/capi/copy.cc,
-// src/strerror.cc, and src/capi/cursor.cc, whose hand-written
-// try/catch blocks it replaces as that file is rewritten.
+// The guard is for every C shim: src/capi/conn.cc, src/capi/copy.cc,
+// src/strerror.cc, and src/capi/cursor.cc, whose hand-written try/catch
+// blocks it replaces as that file is rewritten (its declarations in
+// include/uvpg/cursor.h then take UVPG_NOEXCEPT, as uvpg.h's do: a
+// definition must repeat the declaration's exception specification).
+// t/guard.cc tests the mapping above.
 #ifndef UVPG_CAPI_GUARD_HH
 #define UVPG_CAPI_GUARD_HH
 
