@@ -654,33 +654,32 @@ future<void> connection::close() {
 }
 
 bool connection::closed() const noexcept {
-  return !_impl || uvpg_conn_is_closed(c_handle(_impl));
+  return !_impl || _impl->is_closed();
 }
 std::string connection::dsn() const { return _impl ? _impl->dsn : ""; }
 int connection::backend_pid() const noexcept {
-  return _impl ? uvpg_conn_get_backend_pid(c_handle(_impl)) : 0;
+  return _impl ? _impl->backend_pid() : 0;
 }
 std::optional<std::string>
 connection::parameter_status(std::string_view name) const {
-  const char *v = _impl ? uvpg_conn_get_parameter_status(
-                              c_handle(_impl), std::string(name).c_str())
-                        : nullptr;
+  const char *v =
+      _impl ? _impl->parameter_status(std::string(name).c_str()) : nullptr;
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 int connection::transaction_status() const noexcept {
-  return _impl ? uvpg_conn_get_transaction_status(c_handle(_impl)) : UVPG_TRANS_UNKNOWN;
+  return _impl ? _impl->transaction_status() : UVPG_TRANS_UNKNOWN;
 }
 int connection::protocol_version() const noexcept {
-  return _impl ? uvpg_conn_get_protocol_version(c_handle(_impl)) : 0;
+  return _impl ? _impl->protocol_version() : 0;
 }
 int connection::server_version() const noexcept {
-  return _impl ? uvpg_conn_get_server_version(c_handle(_impl)) : 0;
+  return _impl ? _impl->server_version() : 0;
 }
 int connection::status() const noexcept {
-  return _impl ? uvpg_conn_get_status(c_handle(_impl)) : UVPG_CONN_CLOSED;
+  return _impl ? _impl->status() : UVPG_CONN_CLOSED;
 }
 std::string connection::encoding() const {
-  const char *e = _impl ? uvpg_conn_get_encoding(c_handle(_impl)) : nullptr;
+  const char *e = _impl ? _impl->encoding() : nullptr;
   return e ? e : "";
 }
 bool connection::autocommit() const noexcept { return true; }

@@ -168,7 +168,7 @@ struct conn_impl {
   op::copy_way copying = op::copy_way::none; // the COPY API's data flows
   bool copy_paused = false;   // its consumer asked for a pause
   bool copy_draining = false; // copy_drained() is due when flushed
-  uvpg_copy_drain_cb copy_drain_cb = nullptr; // the C API's (copy.cc)
+  uvpg_copy_drain_cb copy_drain_cb = nullptr; // capi/copy.cc's
   void *copy_drain_data = nullptr;
   bool copy_refused = false;
   std::string fatal_message; // a FATAL the server sent while idle
@@ -231,6 +231,19 @@ struct conn_impl {
   void handle_closed();
   void maybe_free();
   void set_error(std::string msg, std::string sqlstate = {});
+
+  // -- properties (properties.cc): what the C and C++ APIs report --
+  /// Closed, closing or lost: no statement will run on it again.
+  bool is_closed() const noexcept;
+  uvpg_conn_status_t status() const noexcept;
+  uvpg_trans_status_t transaction_status() const noexcept;
+  /// libpq's answers for a live session; 0 or null for a closed or lost
+  /// one (libpq keeps the last values, which no longer hold).
+  int backend_pid() const noexcept;
+  const char *parameter_status(const char *name) const noexcept;
+  int protocol_version() const noexcept;
+  int server_version() const noexcept;
+  const char *encoding() const noexcept;
 
   /// Runs `f` from the loop; the connection is not freed before it ran.
   template <class F> void later(F &&f);
