@@ -146,8 +146,27 @@ fuzz_run() {
     done < <(make -C "$dir" -j"$jobs" fuzz-run FUZZ_SECONDS="${UVPG_FUZZ_SECONDS:-10}" 2>&1 || true)
 }
 
+# valgrind_run: the plain-C tests of build/ under valgrind; one result
+# per program.
+valgrind_run() {
+    local line
+    step "valgrind: the C tests"
+    if ! grep -q $'^build/build\tPASS' "$UVPG_CHECK_RESULTS"; then
+        record valgrind FAIL "build/ did not build"
+        return
+    fi
+    make -C build -j"$jobs" t/capi t/contract t/cursor-capi >/dev/null || true
+    while IFS= read -r line; do
+        echo "$line"
+        if [[ $line =~ ^valgrind-result:\ ([^ ]*)\ (PASS|FAIL) ]]; then
+            record "valgrind:${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "under valgrind"
+        fi
+    done < <("$srcdir/t/valgrind.sh" build 2>&1 || true)
+}
+
 build_and_check build
 build_and_check build-asan --enable-sanitizers
+valgrind_run
 install_test
 fuzz_run
 record inner-done PASS
