@@ -14,16 +14,7 @@
 
 #include "ctest.h"
 
-static int failures;
 
-static const char *dsn(void) {
-  const char *d = getenv("UVPG_DSN");
-  if (!d) {
-    fprintf(stderr, "UVPG_DSN is not set: run through scripts/check.sh\n");
-    exit(1);
-  }
-  return d;
-}
 
 /* Everything a case records; reset before each case. */
 static struct {
@@ -93,7 +84,7 @@ static void test_connect_query_close(void) {
   const char *params[] = {"41", NULL};
   uvpg_result_t *none = NULL;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_get_status(st.conn), UVPG_CONN_READY);
   CHECK(uvpg_conn_get_backend_pid(st.conn) > 0);
   CHECK(uvpg_conn_get_server_version(st.conn) >= 140000);
@@ -173,7 +164,7 @@ static void rows_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
 static void test_result_accessors(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn,
                            "SELECT i, CASE WHEN i = 2 THEN NULL ELSE "
                            "'r' || i END AS t FROM generate_series(1, 3) i",
@@ -204,7 +195,7 @@ static void error_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
 static void test_server_error_keeps_connection(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn, "SELECT FROM WHERE", 0, NULL, error_cb,
                            NULL),
            0);
@@ -226,7 +217,7 @@ static void test_queue_order_and_close_cancels(void) {
   uv_loop_t loop;
   int i;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   /* Ten at once: they queue in order, never "another operation is in
    * progress". */
   for (i = 0; i < 10; i++) {
@@ -280,7 +271,7 @@ static void close_inside_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
 static void test_close_from_callback(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn, "SELECT 1", 0, NULL, close_inside_cb,
                            NULL),
            0);
@@ -296,9 +287,9 @@ static void test_bad_arguments(void) {
   const char *one[] = {"1"};
   uv_loop_init(&loop);
   /* Errors returned by the call: the callback never runs. */
-  CHECK_EQ(uvpg_connect(NULL, dsn(), NULL, on_connect, &st), UV_EINVAL);
-  CHECK_EQ(uvpg_connect(&loop, dsn(), NULL, NULL, &st), UV_EINVAL);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_connect(NULL, ctest_dsn(), NULL, on_connect, &st), UV_EINVAL);
+  CHECK_EQ(uvpg_connect(&loop, ctest_dsn(), NULL, NULL, &st), UV_EINVAL);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn, NULL, 0, NULL, on_query, NULL),
            UV_EINVAL);
   CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1", -1, NULL, on_query, NULL),
@@ -382,7 +373,7 @@ static void typed_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
 static void test_typed_getters(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn,
                            "SELECT (-9223372036854775807 - 1)::int8, "
                            "2.5::float8, true, NULL::int4, 'x'::text, "
@@ -447,7 +438,7 @@ static void custom_cb(uvpg_conn_t *conn, int status, uvpg_result_t *res,
 static void test_register_type(void) {
   uv_loop_t loop;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_register_type(st.conn, "uvpg_mood", NULL, NULL,
                                    on_registered, NULL),
            UV_EINVAL);
@@ -552,8 +543,8 @@ static void test_errors_never_call_back(void) {
   const char *one[] = {"1"};
   stray_calls = 0;
   uv_loop_init(&loop);
-  CHECK_EQ(uvpg_connect(NULL, dsn(), NULL, stray_connect, NULL), UV_EINVAL);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_connect(NULL, ctest_dsn(), NULL, stray_connect, NULL), UV_EINVAL);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
 
   CHECK_EQ(uvpg_conn_query(NULL, "SELECT 1", 0, NULL, stray_query, NULL),
            UV_EINVAL);
@@ -622,7 +613,7 @@ static void test_guard_turns_throw_into_code(void) {
   const char *one[] = {"1"};
   stray_calls = 0;
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT $1", INT_MAX, INT_MAX, one,
                                  stray_query, NULL),
            UV_ENOMEM);
@@ -650,7 +641,7 @@ static void test_executemany(void) {
   const char *sets[] = {"1", "one", "2", NULL, "3", "three"};
   const char *dup[] = {"10", "a", "10", "b"};
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn, "CREATE TEMP TABLE em (a int PRIMARY "
                            "KEY, b text)", 0, NULL, on_query, NULL), 0);
   CHECK_EQ(uvpg_conn_executemany(st.conn, "INSERT INTO em VALUES ($1, $2)",
@@ -698,7 +689,7 @@ static void test_prepare(void) {
   const char *one[] = {"41"};
   const char *two[] = {"1", "2"};
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_prepare(st.conn, "add1", "SELECT %s::int8 + 1", on_prepared,
                              NULL), 0);
   CHECK_EQ(uvpg_conn_query_prepared(st.conn, "add1", 1, one, on_query, NULL),
@@ -821,7 +812,7 @@ static void test_copy(void) {
   uv_loop_t loop;
   memset(&cp, 0, sizeof cp);
   uv_loop_init(&loop);
-  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(connect_now(&loop, ctest_dsn()), 0);
   CHECK_EQ(uvpg_conn_query(st.conn, "CREATE TEMP TABLE cp (a int, b text)",
                            0, NULL, on_copy_done, NULL), 0);
   CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY cp FROM STDIN", on_copy_ready,
@@ -854,10 +845,7 @@ static void test_copy(void) {
 }
 
 int main(void) {
-  static const struct {
-    const char *name;
-    void (*fn)(void);
-  } cases[] = {
+  static const struct ctest_case cases[] = {
       {"uvpg_connect/query/close: rows, properties, one close callback",
        test_connect_query_close},
       {"uvpg_result_*: accessors and range checks", test_result_accessors},
@@ -887,15 +875,5 @@ int main(void) {
       {"C boundary: an exception inside a call gives a code (UV_ENOMEM)",
        test_guard_turns_throw_into_code},
   };
-  size_t i, n = sizeof cases / sizeof cases[0];
-  for (i = 0; i < n; i++) {
-    reset();
-    ctest_failed = 0;
-    cases[i].fn();
-    printf("%s: %s\n", ctest_failed ? "FAIL" : "ok", cases[i].name);
-    failures += ctest_failed;
-  }
-  printf("[capi] test cases: %d | %d passed | %d failed | 0 skipped\n",
-         (int)n, (int)n - failures, failures);
-  return failures ? 1 : 0;
+  return ctest_run("capi", cases, sizeof cases / sizeof cases[0], reset);
 }

@@ -25,14 +25,6 @@ static int call_end(int v) {
 #define CALL(expr) (in_call++, call_end(expr))
 #define CALLV(expr) (in_call++, (expr), (void)call_end(0))
 
-static const char *dsn(void) {
-  const char *d = getenv("UVPG_DSN");
-  if (!d) {
-    fprintf(stderr, "UVPG_DSN is not set: run through scripts/check.sh\n");
-    exit(1);
-  }
-  return d;
-}
 
 static struct {
   uv_loop_t loop;
@@ -92,7 +84,7 @@ static void on_close(uvpg_conn_t *conn, void *data) {
 static void connect_now(void) {
   memset(&st, 0, sizeof st);
   uv_loop_init(&st.loop);
-  CHECK_EQ(CALL(uvpg_connect(&st.loop, dsn(), NULL, on_connect, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_connect(&st.loop, ctest_dsn(), NULL, on_connect, NULL)), 0);
   while (!st.connects && uv_run(&st.loop, UV_RUN_ONCE)) {
   }
   CHECK(st.conn != NULL);
@@ -230,25 +222,12 @@ static void test_every_call_and_close(void) {
 }
 
 int main(void) {
-  static const struct {
-    const char *name;
-    void (*fn)(void);
-  } cases[] = {
+  static const struct ctest_case cases[] = {
       {"uvpg_conn_copy_write: the drain callback never runs inside another "
        "uvpg call",
        test_copy_drain_outside_query},
       {"every call: callbacks from the loop, once each, all before close's",
        test_every_call_and_close},
   };
-  size_t i, n = sizeof cases / sizeof cases[0];
-  int failures = 0;
-  for (i = 0; i < n; i++) {
-    ctest_failed = 0;
-    cases[i].fn();
-    printf("%s: %s\n", ctest_failed ? "FAIL" : "ok", cases[i].name);
-    failures += ctest_failed;
-  }
-  printf("[contract] test cases: %d | %d passed | %d failed | 0 skipped\n",
-         (int)n, (int)n - failures, failures);
-  return failures ? 1 : 0;
+  return ctest_run("contract", cases, sizeof cases / sizeof cases[0], NULL);
 }
