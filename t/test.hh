@@ -140,6 +140,16 @@ inline uvpg::future<void> sleep_ms(uv_loop_t *loop, uint64_t ms) {
   return f;
 }
 
+/// Runs `create` (a CREATE TYPE or CREATE DOMAIN) unless the type exists:
+/// test programs share the server and may run at once.  A connection
+/// made afterwards finds the type at connect.
+inline void create_type(uv_loop_t *loop, uvpg::connection &c,
+                        const std::string &create) {
+  wait(loop, c.execute("DO $$ BEGIN " + create +
+                       "; EXCEPTION WHEN duplicate_object OR "
+                       "unique_violation THEN NULL; END $$"));
+}
+
 /// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);

@@ -304,6 +304,31 @@ TEST_CASE_FIXTURE(fixture, "codec: interval round-trips in IntervalStyle "
             .get<interval>(0) == interval{14, -3, hms});
 }
 
+TEST_CASE_FIXTURE(fixture, "interval: to_string prints the extremes as "
+                           "the server does (issue 8)") {
+  using uvpg::interval;
+  constexpr int32_t i32max = std::numeric_limits<int32_t>::max();
+  constexpr int32_t i32min = std::numeric_limits<int32_t>::min();
+  constexpr int64_t i64max = std::numeric_limits<int64_t>::max();
+  constexpr int64_t i64min = std::numeric_limits<int64_t>::min();
+  int version = test::wait(
+      &loop, conn.fetchval<int32_t>(
+                 "SELECT current_setting('server_version_num')::int"));
+  for (interval v : {interval{i32max, i32max, i64max},
+                     interval{i32min, i32min, i64min}}) {
+    auto r = echo(uvpg::param(v), "interval", false);
+    std::string server = std::string(r.value(0, 1));
+    INFO("server: " << server);
+    CHECK(v.to_string(version) == server);
+    if (version < 170000) {
+      // Finite before PostgreSQL 17, and read back as such.
+      CHECK(v.to_string() == server);
+      CHECK(r[0].get<interval>(0) == v);
+    }
+    CHECK(v.to_string(170000) == (v.months > 0 ? "infinity" : "-infinity"));
+  }
+}
+
 TEST_CASE_FIXTURE(fixture, "codec: random values print and read as the "
                            "server's") {
   // Values spread over each type's whole range, sent in one statement

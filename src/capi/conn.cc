@@ -4,6 +4,7 @@
 #include <new>
 
 #include "../internal.hh"
+#include "../types/wire.hh"
 
 using uvpg::detail::conn_impl;
 
@@ -105,9 +106,10 @@ int get_typed(const uvpg_result_t *res, int row, int col, Out *out) {
   if (PQgetisnull(pg, row, col)) {
     return 1;
   }
+  const uvpg::detail::type_context *ctx = uvpg::detail::context_of(pg);
   uvpg::field f(PQgetvalue(pg, row, col), PQgetlength(pg, row, col), false,
-                PQftype(pg, col), PQfformat(pg, col) == 1,
-                PQfname(pg, col), nullptr);
+                uvpg::detail::base_type(PQftype(pg, col), ctx),
+                PQfformat(pg, col) == 1, PQfname(pg, col), ctx);
   try {
     *out = static_cast<Out>(uvpg::codec<T>::decode(f));
     return 0;
