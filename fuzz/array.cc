@@ -71,8 +71,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   (void)decode<std::vector<std::optional<uvpg::hstore>>>(f);
   (void)decode<std::vector<std::string>>(f);
   // The types whose binary values have a text form (not 30000 nor
-  // box[], which uvpg does not know as arrays).
-  bool written = type != 30000 && type != 1020;
+  // box[], which uvpg does not know as arrays), when the value names
+  // the element type of its array type (else its text, typed by the
+  // array type, holds other elements).
+  bool written = binary && type != 30000 && type != 1020 && v.size() >= 12 &&
+                 uvpg::detail::load_be<uint32_t>(v.data() + 8) ==
+                     uvpg::detail::element_type(type, ctx);
   if (auto a = decode<uvpg::array<int32_t>>(f)) {
     round_trip(*a, uvpg::oids::int4_array, ctx);
     if (written) {
