@@ -150,6 +150,27 @@ inline void create_type(uv_loop_t *loop, uvpg::connection &c,
                        "unique_violation THEN NULL; END $$"));
 }
 
+/// The result of `sql` on `c`, in binary or text form.
+inline uvpg::result select(uv_loop_t *loop, uvpg::connection &c,
+                           const std::string &sql, bool binary) {
+  uvpg::query_options o;
+  o.binary_results = binary;
+  return wait(loop, c.query(sql, uvpg::params{}, o));
+}
+
+/// Runs `sql` for text and for binary results; checks that each column
+/// reads as the same std::string from both.  Returns {text, binary}.
+inline std::pair<uvpg::result, uvpg::result>
+same_text(uv_loop_t *loop, uvpg::connection &c, const std::string &sql) {
+  auto b = select(loop, c, sql, true);
+  auto t = select(loop, c, sql, false);
+  for (int i = 0; i < t.columns(); ++i) {
+    INFO("column " << i << ": " << t.value(0, i));
+    CHECK(b[0].get<std::string>(i) == t[0].get<std::string>(i));
+  }
+  return {std::move(t), std::move(b)};
+}
+
 /// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);

@@ -322,12 +322,10 @@ TEST_CASE_FIXTURE(fixture, "codec: arrays of a domain read as arrays of "
   using opt = std::vector<std::optional<int32_t>>;
   for (bool binary : {false, true}) {
     INFO("binary: " << binary);
-    uvpg::query_options o;
-    o.binary_results = binary;
-    auto r = test::wait(&loop, c.query("SELECT '{1,2,NULL}'::uvpg_posint[], "
-                                       "7::uvpg_posint, "
-                                       "'{{1},{2}}'::uvpg_posint[]",
-                                       uvpg::params{}, o));
+    auto r = test::select(&loop, c,
+                          "SELECT '{1,2,NULL}'::uvpg_posint[], "
+                          "7::uvpg_posint, '{{1},{2}}'::uvpg_posint[]",
+                          binary);
     CHECK(r[0].get<uvpg::array<int32_t>>(0) ==
           uvpg::array<int32_t>{1, 2, std::nullopt});
     CHECK(r[0].get<opt>(0) == opt{1, 2, std::nullopt});
@@ -346,11 +344,9 @@ TEST_CASE_FIXTURE(fixture, "codec: arrays of a domain read as arrays of "
   test::wait(&loop, c.execute("CREATE DOMAIN pg_temp.uvpg_late AS int"));
   for (bool binary : {false, true}) {
     INFO("binary: " << binary);
-    uvpg::query_options o;
-    o.binary_results = binary;
-    auto late = test::wait(
-        &loop, c.query("SELECT '{1,NULL}'::pg_temp.uvpg_late[]",
-                       uvpg::params{}, o));
+    auto late =
+        test::select(&loop, c, "SELECT '{1,NULL}'::pg_temp.uvpg_late[]",
+                     binary);
     CHECK_THROWS_AS(late[0].get<opt>(0), uvpg::data_error);
     if (binary) {
       CHECK_THROWS_AS(late[0].get<std::string>(0), uvpg::data_error);
@@ -375,14 +371,7 @@ TEST_CASE_FIXTURE(fixture, "codec: binary arrays read as std::string give "
       "ARRAY[1.50, NULL]::numeric[], ARRAY['::1'::inet], "
       "ARRAY['a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11'::uuid], "
       "ARRAY['12:00:01.5+05:30'::timetz], ARRAY['x'::\"char\"]";
-  uvpg::query_options o;
-  o.binary_results = true;
-  auto b = test::wait(&loop, c.query(sql, uvpg::params{}, o));
-  auto t = test::wait(&loop, c.query(sql));
-  for (int i = 0; i < t.columns(); ++i) {
-    INFO("column " << i << ": " << t.value(0, i));
-    CHECK(b[0].get<std::string>(i) == t[0].get<std::string>(i));
-  }
+  auto [t, b] = test::same_text(&loop, c, sql);
   CHECK_THROWS_AS(b[0].get<std::vector<std::string>>(0), uvpg::data_error);
   CHECK(b[0].get<std::vector<std::optional<std::string>>>(0) ==
         std::vector<std::optional<std::string>>{"happy", std::nullopt,
@@ -391,9 +380,9 @@ TEST_CASE_FIXTURE(fixture, "codec: binary arrays read as std::string give "
         std::vector<std::optional<std::string>>{"happy", std::nullopt,
                                                 "sad"});
   // Elements whose text depends on the session: refused in binary form.
-  auto d = test::wait(&loop, c.query("SELECT ARRAY[1.5::float8], "
-                                     "ARRAY['2026-01-02'::date]",
-                                     uvpg::params{}, o));
+  auto d = test::select(&loop, c,
+                        "SELECT ARRAY[1.5::float8], ARRAY['2026-01-02'::date]",
+                        true);
   CHECK_THROWS_WITH_AS(d[0].get<std::string>(0),
                        doctest::Contains("extra_float_digits"),
                        uvpg::data_error);

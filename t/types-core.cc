@@ -132,20 +132,12 @@ TEST_CASE_FIXTURE(fixture, "codec: std::string of a binary value is its "
       "'{ok,sad}'::uvpg_mood[], 5::int2, 'x'::\"char\", '18:00:00.25'::time, "
       "'1.5'::numeric, ARRAY[ROW(1, 'b')], 4294967295::oid, "
       "'192.168.0.0/24'::cidr, '{\"a\": [1, 2]}'::jsonb";
-  uvpg::query_options o;
-  o.binary_results = true;
-  auto b = test::wait(&loop, c.query(sql, uvpg::params{}, o));
-  auto t = test::wait(&loop, c.query(sql));
-  for (int i = 0; i < t.columns(); ++i) {
-    INFO("column " << i << ": " << t.value(0, i));
-    CHECK(b[0].get<std::string>(i) == t[0].get<std::string>(i));
-  }
+  auto [t, b] = test::same_text(&loop, c, sql);
   CHECK(b[0].get<std::string>(0) == "(1,a)");
   CHECK(b[0].get<std::string_view>(2) == "ok");
   // No text to view without writing it, nor a guess at a row type.
   CHECK_THROWS_AS(b[0].get<std::string_view>(0), uvpg::data_error);
-  auto p = test::wait(&loop, c.query("SELECT ROW(1, 'a')::uvpg_pair",
-                                     uvpg::params{}, o));
+  auto p = test::select(&loop, c, "SELECT ROW(1, 'a')::uvpg_pair", true);
   CHECK_THROWS_AS(p[0].get<std::string>(0), uvpg::data_error);
 }
 
@@ -153,13 +145,11 @@ TEST_CASE_FIXTURE(fixture, "codec: \"char\" reads the same in both forms "
                            "(issue 8)") {
   for (bool binary : {false, true}) {
     INFO("binary: " << binary);
-    uvpg::query_options o;
-    o.binary_results = binary;
-    auto r = test::wait(&loop, conn.query("SELECT '\\377'::\"char\", "
-                                          "''::\"char\", 'a'::\"char\", "
-                                          "'\\'::\"char\", "
-                                          "ARRAY['\\200'::\"char\"]",
-                                          uvpg::params{}, o));
+    auto r = test::select(&loop, conn,
+                          "SELECT '\\377'::\"char\", ''::\"char\", "
+                          "'a'::\"char\", '\\'::\"char\", "
+                          "ARRAY['\\200'::\"char\"]",
+                          binary);
     // What PostgreSQL 15 prints: \ooo above 127, nothing for NUL.
     CHECK(r[0].get<std::string>(0) == "\\377");
     CHECK(r[0].get<std::string>(1) == "");
