@@ -7,16 +7,26 @@
 #include <string>
 
 #include "../src/type_context.hh"
+#include "text.hh"
 
 namespace {
 
 template <class T> void decode(const char *d, int n, uvpg::oid_t type,
                                bool binary) {
-  uvpg::field f(d, n, false, type, binary, "fuzz", nullptr);
+  uvpg::field f(d, n, false, type, binary, "fuzz", fuzz::context());
+  T v;
   try {
-    (void)f.as<T>();
+    v = f.as<T>();
   } catch (const uvpg::data_error &) {
+    return;
   }
+  fuzz::check_text(f, v, [](const T &a, const T &b) {
+    if constexpr (std::is_floating_point_v<T>) {
+      return a == b || (a != a && b != b);
+    } else {
+      return a == b;
+    }
+  });
 }
 
 } // namespace
@@ -38,6 +48,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   decode<double>(v.data(), n, uvpg::oids::float8, binary);
   decode<uvpg::bytea>(v.data(), n, uvpg::oids::bytea, binary);
   decode<std::string>(v.data(), n, uvpg::oids::text, binary);
+  decode<std::string>(v.data(), n, uvpg::oids::char_, binary);
 
   std::string err;
   size_t count = 0;

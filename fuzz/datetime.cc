@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <string>
 
+#include "text.hh"
 #include "uvpg/types/datetime.hh"
 
 namespace {
@@ -14,13 +15,14 @@ namespace {
 template <class T>
 void decode(const std::string &v, uvpg::oid_t type, bool binary) {
   uvpg::field f(v.data(), static_cast<int>(v.size()), false, type, binary,
-                "fuzz", nullptr);
+                "fuzz", fuzz::context());
   T value;
   try {
     value = f.as<T>();
   } catch (const uvpg::data_error &) {
     return;
   }
+  fuzz::check_text(f, value);
   if constexpr (requires { value.to_string(); }) {
     // No try: text we printed that does not read back is a bug.
     std::string s = value.to_string();

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "../src/type_context.hh"
+#include "text.hh"
 #include "uvpg/types/hstore.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -31,6 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   } catch (const uvpg::data_error &) {
     return 0;
   }
+  fuzz::check_text(f, h);
   uvpg::encoded e = uvpg::encode(h);
   uvpg::field again(e.bytes.data(), static_cast<int>(e.bytes.size()), false,
                     ctx->hstore, false, "again", ctx);

@@ -10,9 +10,11 @@
 #include <cstdint>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "../src/type_context.hh"
+#include "text.hh"
 #include "uvpg/types/json.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -28,9 +30,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   std::copy(data + 1, data + size, v.get());
   uvpg::field f(v.get(), static_cast<int>(n), false, type, binary, "fuzz",
                 data[0] & 4 ? ctx : nullptr);
+  std::optional<uvpg::json_text> text;
   try {
-    (void)f.as<uvpg::json_text>();
+    text = f.as<uvpg::json_text>();
   } catch (const uvpg::data_error &) {
+  }
+  if (text) {
+    fuzz::check_text(f, *text);
   }
   uvpg::json j;
   try {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "text.hh"
 #include "uvpg/types/network.hh"
 
 namespace {
@@ -53,6 +54,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       if (a) {
         check_prints(*a);
       }
+    }
+    if (decoded) {
+      fuzz::check_text(f, *decoded);
     }
   }
   return 0;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "text.hh"
 #include "uvpg/types/numeric.hh"
 
 namespace {
@@ -51,6 +52,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n) {
       check_canonical(*n);
     }
+  }
+  if (decoded) {
+    fuzz::check_text(f, *decoded);
   }
   return 0;
 }

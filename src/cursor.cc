@@ -22,13 +22,8 @@
 //   res rows = [srv - res.rows(), srv),  rownumber = srv - res.rows() + pos
 // A MOVE empties the batch; a FETCH replaces it.
 #include <algorithm>
-#include <arpa/inet.h>
-#include <bit>
-#include <charconv>
-#include <cmath>
 #include <cstring>
 #include <deque>
-#include <limits>
 
 #include "types/wire.hh"
 #include "engine/engine.hh"
@@ -339,11 +334,6 @@ const char *type_name(oid_t t) {
   }
 }
 
-bool is_array_type(oid_t t) {
-  const char *n = type_name(t);
-  return n && std::string_view(n).ends_with("[]");
-}
-
 // A numeric constant the SQL lexer reads as one: 12, -1.5, 1e+30, .5.
 bool plain_number(std::string_view s) {
   size_t i = 0;
@@ -382,354 +372,29 @@ bool plain_number(std::string_view s) {
   return i == s.size();
 }
 
-[[noreturn]] void cannot_show(oid_t type, const char *why) {
-  throw data_error("mogrify: cannot write a binary parameter of type " +
-                   std::to_string(type) + " as SQL text: " + why);
-}
-
-void need_size(std::string_view b, size_t n, oid_t type) {
-  if (b.size() != n) {
-    cannot_show(type, "unexpected size");
-  }
-}
-
-template <class T> std::string number_text(T v) {
-  if constexpr (std::is_floating_point_v<T>) {
-    if (std::isnan(v)) {
-      return "NaN";
-    }
-    if (std::isinf(v)) {
-      return v > 0 ? "Infinity" : "-Infinity";
-    }
-  }
-  char buf[64];
-  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
-  return std::string(buf, end);
-}
-
-// Days since 1970-01-01 to a civil date (H. Hinnant's algorithm), for
-// the whole range of PostgreSQL dates.
-void civil_from_days(long long z, long long &y, unsigned &m, unsigned &d) {
-  z += 719468;
-  long long era = (z >= 0 ? z : z - 146096) / 146097;
-  unsigned doe = static_cast<unsigned>(z - era * 146097);
-  unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  y = static_cast<long long>(yoe) + era * 400;
-  unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  unsigned mp = (5 * doy + 2) / 153;
-  d = doy - (153 * mp + 2) / 5 + 1;
-  m = mp < 10 ? mp + 3 : mp - 9;
-  y += m <= 2;
-}
-
-constexpr long long days_1970_to_2000 = 10957;
-constexpr long long usecs_per_day = 86400LL * 1000000;
-
-std::string date_text(long long days_since_2000) {
-  long long y;
-  unsigned m, d;
-  civil_from_days(days_since_2000 + days_1970_to_2000, y, m, d);
-  bool bc = y <= 0;
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%04lld-%02u-%02u%s", bc ? 1 - y : y, m, d,
-                bc ? " BC" : "");
-  return buf;
-}
-
-// "HH:MM:SS[.ffffff]" for a non-negative count of microseconds; hours
-// may exceed 24 (intervals).
-std::string clock_text(unsigned long long us) {
-  unsigned long long secs = us / 1000000, frac = us % 1000000;
-  char buf[64];
-  int n = std::snprintf(buf, sizeof buf, "%02llu:%02llu:%02llu", secs / 3600,
-                        secs / 60 % 60, secs % 60);
-  std::string out(buf, static_cast<size_t>(n));
-  if (frac) {
-    std::snprintf(buf, sizeof buf, ".%06llu", frac);
-    std::string f(buf);
-    while (f.back() == '0') {
-      f.pop_back();
-    }
-    out += f;
-  }
-  return out;
-}
-
-std::string timestamp_text(long long us, bool zoned) {
-  if (us == std::numeric_limits<long long>::max()) {
-    return "infinity";
-  }
-  if (us == std::numeric_limits<long long>::min()) {
-    return "-infinity";
-  }
-  long long days = us / usecs_per_day;
-  long long rem = us % usecs_per_day;
-  if (rem < 0) {
-    rem += usecs_per_day;
-    --days;
-  }
-  std::string date = date_text(days);
-  size_t bc = date.find(" BC");
-  std::string out = date.substr(0, bc) + ' ' +
-                    clock_text(static_cast<unsigned long long>(rem));
-  if (zoned) {
-    out += "+00";
-  }
-  if (bc != std::string::npos) {
-    out += " BC";
-  }
-  return out;
-}
-
-std::string binary_text(oid_t type, std::string_view b);
-
-// The text form of an array element inside an array literal.
-void append_array_item(std::string &out, std::string_view v) {
-  bool quote = v.empty() || (v.size() == 4 && (v[0] == 'N' || v[0] == 'n') &&
-                              (v[1] == 'U' || v[1] == 'u') &&
-                              (v[2] == 'L' || v[2] == 'l') &&
-                              (v[3] == 'L' || v[3] == 'l'));
-  for (char c : v) {
-    if (c == '{' || c == '}' || c == ',' || c == '"' || c == '\\' ||
-        std::isspace(static_cast<unsigned char>(c))) {
-      quote = true;
-    }
-  }
-  if (!quote) {
-    out += v;
-    return;
-  }
-  out += '"';
-  for (char c : v) {
-    if (c == '"' || c == '\\') {
-      out += '\\';
-    }
-    out += c;
-  }
-  out += '"';
-}
-
-// PostgreSQL's binary array (array_send) as an array literal.
-std::string array_text(oid_t type, std::string_view b) {
-  if (b.size() < 12) {
-    cannot_show(type, "short array");
-  }
-  int32_t ndim = load_be<int32_t>(b.data());
-  oid_t elem = load_be<uint32_t>(b.data() + 8);
-  if (ndim < 0 || ndim > 6 || b.size() < 12 + 8 * static_cast<size_t>(ndim)) {
-    cannot_show(type, "bad array header");
-  }
-  if (ndim == 0) {
-    return "{}";
-  }
-  std::vector<int32_t> dims(ndim), lower(ndim);
-  size_t at = 12;
-  bool decorate = false;
-  for (int i = 0; i < ndim; ++i) {
-    dims[i] = load_be<int32_t>(b.data() + at);
-    lower[i] = load_be<int32_t>(b.data() + at + 4);
-    if (dims[i] < 0) {
-      cannot_show(type, "bad array dimension");
-    }
-    decorate = decorate || lower[i] != 1;
-    at += 8;
-  }
-  std::string out;
-  if (decorate) {
-    for (int i = 0; i < ndim; ++i) {
-      out += '[' + std::to_string(lower[i]) + ':' +
-             std::to_string(static_cast<long long>(lower[i]) + dims[i] - 1) +
-             ']';
-    }
-    out += '=';
-  }
-  // Walk the elements in row-major order, opening and closing braces as
-  // the counters of each dimension wrap.
-  std::vector<int32_t> idx(ndim, 0);
-  for (int i = 0; i < ndim; ++i) {
-    out += '{';
-  }
-  for (;;) {
-    if (at + 4 > b.size()) {
-      cannot_show(type, "short array");
-    }
-    int32_t len = load_be<int32_t>(b.data() + at);
-    at += 4;
-    if (len < 0) {
-      out += "NULL";
-    } else {
-      if (at + static_cast<size_t>(len) > b.size()) {
-        cannot_show(type, "short array");
-      }
-      append_array_item(out, binary_text(elem, b.substr(at, len)));
-      at += static_cast<size_t>(len);
-    }
-    int d = ndim - 1;
-    while (d >= 0 && ++idx[d] == dims[d]) {
-      idx[d] = 0;
-      out += '}';
-      --d;
-    }
-    if (d < 0) {
-      break;
-    }
-    out += ',';
-    for (int i = d + 1; i < ndim; ++i) {
-      out += '{';
-    }
-  }
-  return out;
-}
-
-// The text form of a parameter sent in binary form.
-std::string binary_text(oid_t type, std::string_view b) {
-  if (is_text_type(type)) {
-    return std::string(b);
-  }
-  switch (type) {
-  case oids::boolean:
-    need_size(b, 1, type);
-    return b[0] ? "t" : "f";
-  case oids::int2:
-    need_size(b, 2, type);
-    return number_text(load_be<int16_t>(b.data()));
-  case oids::int4:
-    need_size(b, 4, type);
-    return number_text(load_be<int32_t>(b.data()));
-  case oids::int8:
-    need_size(b, 8, type);
-    return number_text(load_be<int64_t>(b.data()));
-  case oids::oid:
-    need_size(b, 4, type);
-    return number_text(load_be<uint32_t>(b.data()));
-  case oids::float4:
-    need_size(b, 4, type);
-    return number_text(std::bit_cast<float>(load_be<uint32_t>(b.data())));
-  case oids::float8:
-    need_size(b, 8, type);
-    return number_text(std::bit_cast<double>(load_be<uint64_t>(b.data())));
-  case oids::bytea: {
-    static const char hex[] = "0123456789abcdef";
-    std::string out = "\\x";
-    out.reserve(2 + 2 * b.size());
-    for (unsigned char c : b) {
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-    return out;
-  }
-  case oids::jsonb:
-    if (b.empty() || b[0] != 1) {
-      cannot_show(type, "unknown jsonb version");
-    }
-    return std::string(b.substr(1));
-  case oids::uuid: {
-    need_size(b, 16, type);
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    for (size_t i = 0; i < 16; ++i) {
-      if (i == 4 || i == 6 || i == 8 || i == 10) {
-        out += '-';
-      }
-      auto c = static_cast<unsigned char>(b[i]);
-      out += hex[c >> 4];
-      out += hex[c & 15];
-    }
-    return out;
-  }
-  case oids::date: {
-    need_size(b, 4, type);
-    int32_t d = load_be<int32_t>(b.data());
-    if (d == std::numeric_limits<int32_t>::max()) {
-      return "infinity";
-    }
-    if (d == std::numeric_limits<int32_t>::min()) {
-      return "-infinity";
-    }
-    return date_text(d);
-  }
-  case oids::timestamp:
-  case oids::timestamptz:
-    need_size(b, 8, type);
-    return timestamp_text(load_be<int64_t>(b.data()),
-                          type == oids::timestamptz);
-  case oids::time: {
-    need_size(b, 8, type);
-    int64_t us = load_be<int64_t>(b.data());
-    if (us < 0) {
-      cannot_show(type, "negative time");
-    }
-    return clock_text(static_cast<unsigned long long>(us));
-  }
-  case oids::timetz: {
-    need_size(b, 12, type);
-    int64_t us = load_be<int64_t>(b.data());
-    int32_t west = load_be<int32_t>(b.data() + 8);
-    if (us < 0) {
-      cannot_show(type, "negative time");
-    }
-    long long east = -static_cast<long long>(west);
-    unsigned long long a = static_cast<unsigned long long>(east < 0 ? -east
-                                                                    : east);
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%c%02llu:%02llu:%02llu",
-                  east < 0 ? '-' : '+', a / 3600, a / 60 % 60, a % 60);
-    return clock_text(static_cast<unsigned long long>(us)) + buf;
-  }
-  case oids::interval: {
-    need_size(b, 16, type);
-    int64_t us = load_be<int64_t>(b.data());
-    int32_t days = load_be<int32_t>(b.data() + 8);
-    int32_t months = load_be<int32_t>(b.data() + 12);
-    unsigned long long a = us < 0 ? 0ULL - static_cast<unsigned long long>(us)
-                                  : static_cast<unsigned long long>(us);
-    // A sign on every field: under IntervalStyle sql_standard a leading
-    // '-' would otherwise apply to the unsigned fields after it.
-    auto signed_text = [](long long v) {
-      return (v < 0 ? "" : "+") + std::to_string(v);
-    };
-    return signed_text(months) + " mons " + signed_text(days) + " days " +
-           (us < 0 ? "-" : "+") + clock_text(a);
-  }
-  case oids::inet:
-  case oids::cidr: {
-    // family (2: IPv4, 3: IPv6), prefix bits, is_cidr, length, address
-    if (b.size() < 4 || b.size() != 4 + static_cast<size_t>(
-                                            static_cast<unsigned char>(b[3]))) {
-      cannot_show(type, "bad inet");
-    }
-    int family = b[0] == 2 ? AF_INET : b[0] == 3 ? AF_INET6 : -1;
-    size_t len = family == AF_INET ? 4 : 16;
-    if (family < 0 || static_cast<unsigned char>(b[3]) != len) {
-      cannot_show(type, "bad inet");
-    }
-    char buf[INET6_ADDRSTRLEN];
-    if (!inet_ntop(family, b.data() + 4, buf, sizeof buf)) {
-      cannot_show(type, "bad inet");
-    }
-    unsigned bits = static_cast<unsigned char>(b[1]);
-    std::string out = buf;
-    if (type == oids::cidr || bits != len * 8) {
-      out += '/' + std::to_string(bits);
-    }
-    return out;
-  }
-  default:
-    if (is_array_type(type)) {
-      return array_text(type, b);
-    }
-    cannot_show(type, "unknown type");
+// The text of a parameter in binary form: its typecaster's text, one
+// the server reads back as the same value whatever the session's
+// settings (types/text.cc).
+std::string binary_text(const encoded &e, const detail::type_context *ctx) {
+  field f(e.bytes.data(), static_cast<int>(e.bytes.size()), false,
+          detail::base_type(e.type, ctx), true, "parameter", ctx);
+  try {
+    return detail::text_of(f, detail::text_mode::literal);
+  } catch (const data_error &x) {
+    throw data_error("mogrify: cannot write a binary parameter of type " +
+                     std::to_string(e.type) + " as SQL text: " + x.what());
   }
 }
 
 // Appends one parameter as an SQL literal.  `scs`: the session has
 // standard_conforming_strings on (bytea's '\x..' needs it, else E'').
-void append_literal(std::string &out, const encoded &e, bool scs) {
+void append_literal(std::string &out, const encoded &e, bool scs,
+                    const detail::type_context *ctx) {
   if (e.null) {
     out += "NULL";
     return;
   }
-  std::string text = e.binary ? binary_text(e.type, e.bytes) : e.bytes;
+  std::string text = e.binary ? binary_text(e, ctx) : e.bytes;
   if (text.find('\0') != std::string::npos) {
     throw data_error("mogrify: a parameter holds a NUL byte, which SQL "
                      "text cannot hold");
@@ -800,7 +465,8 @@ void append_literal(std::string &out, const encoded &e, bool scs) {
 
 // Replaces each $n outside quotes and comments with args[n-1].
 std::string inline_params(std::string_view sql,
-                          const std::vector<encoded> &args, bool scs) {
+                          const std::vector<encoded> &args, bool scs,
+                          const detail::type_context *ctx) {
   std::string out;
   out.reserve(sql.size() + 16 * args.size());
   for (size_t i = 0; i < sql.size();) {
@@ -825,7 +491,7 @@ std::string inline_params(std::string_view sql,
                                      " has no parameter (" +
                                      std::to_string(args.size()) + " given)");
       }
-      append_literal(out, args[n - 1], scs);
+      append_literal(out, args[n - 1], scs, ctx);
       i = k;
       continue;
     }
@@ -853,6 +519,11 @@ std::string converted(std::string_view sql, size_t nargs) {
 }
 
 
+// The connection's type information (null once it is gone).
+const detail::type_context *types_of(const cursor_state &s) {
+  return s.conn && s.conn->impl() ? s.conn->impl()->types : nullptr;
+}
+
 bool standard_strings(const cursor_state &s) {
   if (!s.conn) {
     return true;
@@ -865,7 +536,7 @@ std::string mogrify_text(const cursor_state &s, std::string_view sql,
                          const params &args) {
   std::string text = converted(sql, args.size());
   std::vector<encoded> values(args.begin(), args.end());
-  return inline_params(text, values, standard_strings(s));
+  return inline_params(text, values, standard_strings(s), types_of(s));
 }
 
 // cursor.query(): the statement with its parameters written in; when a
@@ -1684,7 +1355,7 @@ std::string cursor::mogrify(std::string_view sql,
   auto s = need(_s);
   auto [text, values] = detail::bind_named(sql, args);
   std::vector<encoded> enc(values.begin(), values.end());
-  return inline_params(text, enc, standard_strings(*s));
+  return inline_params(text, enc, standard_strings(*s), types_of(*s));
 }
 
 future<std::optional<row>> cursor::fetchone() {

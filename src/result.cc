@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "type_context.hh"
+#include "types/wire.hh"
 #include "uvpg/result.hh"
 
 namespace uvpg {
@@ -130,8 +131,9 @@ result::result(pg_result *res, const detail::type_context *ctx) {
   int n = PQnfields(res);
   _d->columns.reserve(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) {
-    _d->columns.push_back(
-        {PQftype(res, i), PQfformat(res, i) == 1, PQfname(res, i)});
+    // A domain reads as the type it is over (field::type()).
+    _d->columns.push_back({detail::base_type(PQftype(res, i), ctx),
+                           PQfformat(res, i) == 1, PQfname(res, i)});
   }
 }
 

@@ -22,6 +22,18 @@ struct type_context {
   bool enable_uuid = true;
   oid_t hstore = 0;       // the hstore extension's type, 0 when absent
   oid_t hstore_array = 0;
+  int server_version = 0; // PQserverVersion's form (150004); 0: unknown
+  // The user-defined types the bootstrap query found at connect (types
+  // created later are not here: they read as unknown types, an error
+  // and never a guess): domains, with the type each is over; types
+  // whose binary form is their text (enums, citext); and the array
+  // types of both, with their element type.  See types/core.cc.
+  struct user_type {
+    oid_t base = 0;    // a domain's base type (maybe a domain too)
+    oid_t element = 0; // an array's element type
+    bool text_binary = false;
+  };
+  std::unordered_map<oid_t, user_type> user_types;
   // Types registered by the program (register_type), by OID: the name,
   // and for C the decoder uvpg_result_get_custom() calls.
   struct registered {

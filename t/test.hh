@@ -140,6 +140,37 @@ inline uvpg::future<void> sleep_ms(uv_loop_t *loop, uint64_t ms) {
   return f;
 }
 
+/// Runs `create` (a CREATE TYPE or CREATE DOMAIN) unless the type exists:
+/// test programs share the server and may run at once.  A connection
+/// made afterwards finds the type at connect.
+inline void create_type(uv_loop_t *loop, uvpg::connection &c,
+                        const std::string &create) {
+  wait(loop, c.execute("DO $$ BEGIN " + create +
+                       "; EXCEPTION WHEN duplicate_object OR "
+                       "unique_violation THEN NULL; END $$"));
+}
+
+/// The result of `sql` on `c`, in binary or text form.
+inline uvpg::result select(uv_loop_t *loop, uvpg::connection &c,
+                           const std::string &sql, bool binary) {
+  uvpg::query_options o;
+  o.binary_results = binary;
+  return wait(loop, c.query(sql, uvpg::params{}, o));
+}
+
+/// Runs `sql` for text and for binary results; checks that each column
+/// reads as the same std::string from both.  Returns {text, binary}.
+inline std::pair<uvpg::result, uvpg::result>
+same_text(uv_loop_t *loop, uvpg::connection &c, const std::string &sql) {
+  auto b = select(loop, c, sql, true);
+  auto t = select(loop, c, sql, false);
+  for (int i = 0; i < t.columns(); ++i) {
+    INFO("column " << i << ": " << t.value(0, i));
+    CHECK(b[0].get<std::string>(i) == t[0].get<std::string>(i));
+  }
+  return {std::move(t), std::move(b)};
+}
+
 /// Runs a shell command (the cluster's pg_ctl) and checks it succeeded.
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);

@@ -5,6 +5,7 @@
 #include <limits>
 
 #include "test.hh"
+#include "uvpg/types/array.hh"
 
 TEST_SUITE_BEGIN("live/types-core");
 
@@ -116,6 +117,47 @@ TEST_CASE_FIXTURE(fixture, "codec: any type reads as text in text form") {
   // In binary form only text-like types do.
   auto b = echo(uvpg::param("2026-11-21"), "date", true);
   CHECK_THROWS_AS(b[0].get<std::string>(0), uvpg::data_error);
+}
+
+TEST_CASE_FIXTURE(fixture, "codec: std::string of a binary value is its "
+                           "text, never its wire bytes (issue 8)") {
+  test::create_type(&loop, conn,
+                    "CREATE TYPE uvpg_mood AS ENUM ('sad', 'ok', 'happy')");
+  test::create_type(&loop, conn, "CREATE TYPE uvpg_pair AS (n int, s text)");
+  uvpg::connection c = test::connect(&loop); // finds the enum
+  // Each reads the same in both forms, as the server prints it.
+  const char *sql =
+      "SELECT ROW(1, 'a'), ROW(NULL, '', 'x y', 'q\"\\\\(,)', 2.50, "
+      "true, '12:00'::time, ROW(7)), 'ok'::uvpg_mood, "
+      "'{ok,sad}'::uvpg_mood[], 5::int2, 'x'::\"char\", '18:00:00.25'::time, "
+      "'1.5'::numeric, ARRAY[ROW(1, 'b')], 4294967295::oid, "
+      "'192.168.0.0/24'::cidr, '{\"a\": [1, 2]}'::jsonb";
+  auto [t, b] = test::same_text(&loop, c, sql);
+  CHECK(b[0].get<std::string>(0) == "(1,a)");
+  CHECK(b[0].get<std::string_view>(2) == "ok");
+  // No text to view without writing it, nor a guess at a row type.
+  CHECK_THROWS_AS(b[0].get<std::string_view>(0), uvpg::data_error);
+  auto p = test::select(&loop, c, "SELECT ROW(1, 'a')::uvpg_pair", true);
+  CHECK_THROWS_AS(p[0].get<std::string>(0), uvpg::data_error);
+}
+
+TEST_CASE_FIXTURE(fixture, "codec: \"char\" reads the same in both forms "
+                           "(issue 8)") {
+  for (bool binary : {false, true}) {
+    INFO("binary: " << binary);
+    auto r = test::select(&loop, conn,
+                          "SELECT '\\377'::\"char\", ''::\"char\", "
+                          "'a'::\"char\", '\\'::\"char\", "
+                          "ARRAY['\\200'::\"char\"]",
+                          binary);
+    // What PostgreSQL 15 prints: \ooo above 127, nothing for NUL.
+    CHECK(r[0].get<std::string>(0) == "\\377");
+    CHECK(r[0].get<std::string>(1) == "");
+    CHECK(r[0].get<std::string>(2) == "a");
+    CHECK(r[0].get<std::string>(3) == "\\");
+    CHECK(r[0].get<std::vector<std::string>>(4) ==
+          std::vector<std::string>{"\\200"});
+  }
 }
 
 TEST_CASE_FIXTURE(fixture, "codec: bytea in hex, escape and binary forms") {

@@ -25,6 +25,12 @@ TEST_SUITE_BEGIN("live/types-datetime");
 
 namespace {
 
+// The limits of an interval's fields.
+constexpr int32_t i32max = std::numeric_limits<int32_t>::max();
+constexpr int32_t i32min = std::numeric_limits<int32_t>::min();
+constexpr int64_t i64max = std::numeric_limits<int64_t>::max();
+constexpr int64_t i64min = std::numeric_limits<int64_t>::min();
+
 struct fixture : test::loop_fixture {
   uvpg::connection conn = test::connect(&loop);
 
@@ -252,10 +258,6 @@ TEST_CASE_FIXTURE(fixture, "codec: time and timetz round-trip") {
 TEST_CASE_FIXTURE(fixture, "codec: interval round-trips in IntervalStyle "
                            "postgres and iso_8601") {
   using uvpg::interval;
-  constexpr int32_t i32max = std::numeric_limits<int32_t>::max();
-  constexpr int32_t i32min = std::numeric_limits<int32_t>::min();
-  constexpr int64_t i64max = std::numeric_limits<int64_t>::max();
-  constexpr int64_t i64min = std::numeric_limits<int64_t>::min();
   int64_t hms = ((4 * 60 + 5) * 60 + 6) * 1000000LL + 789000;
   struct {
     interval v;
@@ -302,6 +304,27 @@ TEST_CASE_FIXTURE(fixture, "codec: interval round-trips in IntervalStyle "
   CHECK(echo(uvpg::param(interval{14, -3, hms}), "interval",
              true)[0]
             .get<interval>(0) == interval{14, -3, hms});
+}
+
+TEST_CASE_FIXTURE(fixture, "interval: to_string prints the extremes as "
+                           "the server does (issue 8)") {
+  using uvpg::interval;
+  int version = test::wait(
+      &loop, conn.fetchval<int32_t>(
+                 "SELECT current_setting('server_version_num')::int"));
+  for (interval v : {interval{i32max, i32max, i64max},
+                     interval{i32min, i32min, i64min}}) {
+    auto r = echo(uvpg::param(v), "interval", false);
+    std::string server = std::string(r.value(0, 1));
+    INFO("server: " << server);
+    CHECK(v.to_string(version) == server);
+    if (version < 170000) {
+      // Finite before PostgreSQL 17, and read back as such.
+      CHECK(v.to_string() == server);
+      CHECK(r[0].get<interval>(0) == v);
+    }
+    CHECK(v.to_string(170000) == (v.months > 0 ? "infinity" : "-infinity"));
+  }
 }
 
 TEST_CASE_FIXTURE(fixture, "codec: random values print and read as the "

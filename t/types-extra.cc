@@ -226,6 +226,32 @@ TEST_CASE_FIXTURE(fixture, "codec: hstore[] and the server's operators") {
   CHECK(r[0].get<std::string>(0) == "z, \"w\"");
 }
 
+TEST_CASE_FIXTURE(fixture, "codec: hstore and hstore[] read as "
+                           "std::string give the text in both forms (issue "
+                           "8)") {
+  uvpg::connection c = hstore_conn();
+  const char *sql = "SELECT 'a=>1, bb=>NULL, \"\"=>\"q\\\"\"'::hstore, "
+                    "ARRAY['a=>1'::hstore, NULL, '']";
+  auto t = select(sql, false, &c);
+  auto b = select(sql, true, &c);
+  CHECK(t[0].get<std::string>(0) == "\"\"=>\"q\\\"\", \"a\"=>\"1\", "
+                                    "\"bb\"=>NULL");
+  for (int i = 0; i < 2; ++i) {
+    INFO("column " << i << ": " << t.value(0, i));
+    CHECK(b[0].get<std::string>(i) == t[0].get<std::string>(i));
+  }
+  CHECK(b[0].get<std::vector<std::optional<std::string>>>(1) ==
+        t[0].get<std::vector<std::optional<std::string>>>(1));
+  // Without the extension's OID, its binary form is no known text.
+  uvpg::connect_options off;
+  off.enable_hstore = false;
+  uvpg::connection no = test::connect(&loop, off);
+  auto n = select(sql, true, &no);
+  CHECK_THROWS_AS(n[0].get<std::string>(0), uvpg::data_error);
+  CHECK_THROWS_AS(n[0].get<std::string>(1), uvpg::data_error);
+  CHECK_THROWS_AS(n[0].get<std::vector<std::string>>(1), uvpg::data_error);
+}
+
 TEST_CASE_FIXTURE(fixture, "codec: hstore without the extension stays "
                            "text") {
   test::wait(&loop, conn.execute("CREATE EXTENSION IF NOT EXISTS hstore"));
@@ -446,6 +472,31 @@ TEST_CASE_FIXTURE(fixture, "codec: json simdjson cannot read is "
   auto t = select("SELECT '{}'::text", false);
   CHECK_THROWS_AS(t[0].get<uvpg::json>(0), uvpg::data_error);
   CHECK_THROWS_AS(t[0].get<uvpg::json_text>(0), uvpg::data_error);
+}
+
+TEST_CASE_FIXTURE(fixture, "codec: json the server keeps but simdjson "
+                           "cannot represent says why (issue 8)") {
+  for (bool binary : {false, true}) {
+    INFO("binary: " << binary);
+    auto r = select("SELECT '\"\\ud800\"'::json, '[\"\\udc00x\"]'::json, "
+                    "'\"\\ud83d\\ude00\"'::json, '2.5E+20'::jsonb, "
+                    "'2.5E+20'::json",
+                    binary);
+    for (int i = 0; i < 2; ++i) {
+      CHECK_THROWS_WITH_AS(r[0].get<uvpg::json>(i),
+                           doctest::Contains("lone UTF-16 surrogate"),
+                           uvpg::data_error);
+    }
+    CHECK(r[0].get<std::string>(0) == "\"\\ud800\"");
+    CHECK(r[0].get<uvpg::json_text>(0).text == "\"\\ud800\"");
+    // A pair is one character.
+    CHECK(r[0].get<uvpg::json>(2).root().get_string().value() ==
+          "\xf0\x9f\x98\x80");
+    // jsonb rewrites the number as an integer beyond 64 bits (json.hh).
+    CHECK(r[0].get<std::string>(3) == "250000000000000000000");
+    CHECK_THROWS_AS(r[0].get<uvpg::json>(3), uvpg::data_error);
+    CHECK(r[0].get<uvpg::json>(4).root().get_double().value() == 2.5e20);
+  }
 }
 
 TEST_CASE("codec: malformed json fields are data_error") {

@@ -88,7 +88,9 @@ public:
   std::string_view raw() const noexcept {
     return {_data, static_cast<size_t>(_len)};
   }
-  /// The column's type OID.
+  /// The column's type OID; for a domain (or an array of one, or an
+  /// element of such an array) that the connection knows, the type the
+  /// domain is over.
   oid_t type() const noexcept { return _type; }
   /// True when the value is in binary form.
   bool binary() const noexcept { return _binary; }

@@ -7,6 +7,7 @@
 
 #include "../engine/engine.hh"
 #include "../sql.hh"
+#include "../types/wire.hh"
 #include "guard.hh"
 
 using uvpg::detail::capi_guard;
@@ -114,10 +115,11 @@ int get_typed(const uvpg_result_t *res, int row, int col, Out *out) noexcept {
   if (PQgetisnull(pg, row, col)) {
     return 1;
   }
+  const uvpg::detail::type_context *ctx = uvpg::detail::context_of(pg);
   return capi_guard([&] {
     uvpg::field f(PQgetvalue(pg, row, col), PQgetlength(pg, row, col), false,
-                  PQftype(pg, col), PQfformat(pg, col) == 1,
-                  PQfname(pg, col), nullptr);
+                  uvpg::detail::base_type(PQftype(pg, col), ctx),
+                  PQfformat(pg, col) == 1, PQfname(pg, col), ctx);
     *out = static_cast<Out>(uvpg::codec<T>::decode(f));
     return 0;
   });

@@ -93,6 +93,39 @@ int classify_connect_error(const std::string &msg, std::string &sqlstate,
   return UVPG_ECONNBAD;
 }
 
+namespace {
+
+// The bootstrap query's list of user types: "oid base array text" per
+// type, space-separated (see connected()).
+void read_user_types(const char *list,
+                     std::unordered_map<oid_t, type_context::user_type> &out) {
+  out.clear();
+  const char *p = list;
+  for (;;) {
+    char *end;
+    unsigned long v[4];
+    int n = 0;
+    for (; n < 4; ++n) {
+      v[n] = std::strtoul(p, &end, 10);
+      if (end == p) {
+        break;
+      }
+      p = end;
+    }
+    if (n < 4) {
+      return;
+    }
+    type_context::user_type &t = out[static_cast<oid_t>(v[0])];
+    t.base = static_cast<oid_t>(v[1]);
+    t.text_binary = v[3] != 0;
+    if (v[2] != 0) {
+      out[static_cast<oid_t>(v[2])].element = static_cast<oid_t>(v[0]);
+    }
+  }
+}
+
+} // namespace
+
 void conn_impl::start(const char *conninfo_text) {
   std::string err;
   auto parsed = parse_conninfo(conninfo_text, err);
@@ -382,16 +415,21 @@ void conn_impl::connected() {
   watch(UV_READABLE);
 
   // One round trip for what the session needs to know without asking:
-  // its default isolation level, and the OIDs of the hstore extension's
+  // its default isolation level, the OIDs of the hstore extension's
   // types (per database; absent when the extension is not installed,
-  // and then hstore stays text, silently).
+  // and then hstore stays text, silently), the server version, and the
+  // user types the typecasters resolve (type_context::user_types): per
+  // type "oid base array text_binary", all on one line.
   struct bootstrap final : op {
     void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-      if (status >= 0 && res && PQntuples(res) == 1 && PQnfields(res) == 3) {
+      if (status >= 0 && res && PQntuples(res) == 1 && PQnfields(res) == 5) {
         c->isolation = PQgetvalue(res, 0, 0);
         c->types->hstore = std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10);
         c->types->hstore_array =
             std::strtoul(PQgetvalue(res, 0, 2), nullptr, 10);
+        c->types->server_version =
+            static_cast<int>(std::strtol(PQgetvalue(res, 0, 3), nullptr, 10));
+        read_user_types(PQgetvalue(res, 0, 4), c->types->user_types);
       }
       PQclear(res);
       if (c->on_connect) {
@@ -401,12 +439,25 @@ void conn_impl::connected() {
     }
   };
   auto *b = new bootstrap;
-  b->sql = opts.enable_hstore
-               ? "SELECT current_setting('default_transaction_isolation'), "
-                 "t.oid, t.typarray FROM (SELECT to_regtype('hstore') AS r) "
-                 "x LEFT JOIN pg_type t ON t.oid = x.r"
-               : "SELECT current_setting('default_transaction_isolation'), "
-                 "NULL::oid, NULL::oid";
+  // The senders whose binary form is the value's text (enum_send is
+  // every enum's; citext's send function is textsend under another
+  // name, so prosrc is compared, not the name).
+  static constexpr const char *user_types_sql =
+      "current_setting('server_version_num'), "
+      "(SELECT string_agg(concat_ws(' ', oid, typbasetype, typarray, "
+      "tb::int), ' ') FROM (SELECT u.oid, u.typtype, u.typbasetype, "
+      "u.typarray, COALESCE(p.prolang = 12 AND p.prosrc IN ('textsend', "
+      "'varcharsend', 'bpcharsend', 'namesend', 'enum_send', 'json_send', "
+      "'xml_send', 'unknownsend'), false) AS tb FROM pg_type u LEFT JOIN "
+      "pg_proc p ON p.oid = u.typsend WHERE u.oid >= 16384) s "
+      "WHERE typtype = 'd' OR tb)";
+  b->sql = "SELECT current_setting('default_transaction_isolation'), ";
+  b->sql += opts.enable_hstore ? "t.oid, t.typarray, " : "NULL, NULL, ";
+  b->sql += user_types_sql;
+  if (opts.enable_hstore) {
+    b->sql += " FROM (SELECT to_regtype('hstore') AS r) x LEFT JOIN pg_type "
+              "t ON t.oid = x.r";
+  }
   b->internal = true;
   submit(b);
 }

@@ -36,7 +36,8 @@ struct array_pair {
   oid_t element;
 };
 constexpr oid_t xml_array = 143, money_array = 791, point = 600,
-                point_array = 1017, box_array = 1020;
+                point_array = 1017, box_array = 1020, record = 2249,
+                record_array = 2287;
 constexpr array_pair known_arrays[] = {
     {oids::boolean_array, oids::boolean},
     {oids::bytea_array, oids::bytea},
@@ -66,21 +67,8 @@ constexpr array_pair known_arrays[] = {
     {oids::uuid_array, oids::uuid},
     {oids::jsonb_array, oids::jsonb},
     {point_array, point},
+    {record_array, record},
 };
-
-// The element type of a text-form array of type t: a built-in array's,
-// hstore[]'s on a connection that found hstore, else text.
-oid_t element_type_of(oid_t t, const type_context *ctx) noexcept {
-  for (const array_pair &p : known_arrays) {
-    if (p.array == t) {
-      return p.element;
-    }
-  }
-  if (ctx && ctx->hstore_array != 0 && t == ctx->hstore_array) {
-    return ctx->hstore;
-  }
-  return oids::text;
-}
 
 // True for a type known not to be an array.
 bool known_scalar(oid_t t, const type_context *ctx) noexcept {
@@ -421,6 +409,25 @@ void write_text(const std::vector<encoded> &items, const int *dims, int ndim,
 
 } // namespace
 
+oid_t element_type(oid_t t, const type_context *ctx) noexcept {
+  for (const array_pair &p : known_arrays) {
+    if (p.array == t) {
+      return p.element;
+    }
+  }
+  if (!ctx) {
+    return 0;
+  }
+  if (ctx->hstore_array != 0 && t == ctx->hstore_array) {
+    return ctx->hstore;
+  }
+  auto it = ctx->user_types.find(t);
+  if (it == ctx->user_types.end() || it->second.element == 0) {
+    return 0;
+  }
+  return base_type(it->second.element, ctx);
+}
+
 void parse_array(const field &f, parsed_array &out, const char *wants) {
   const type_context *ctx = f.context();
   if (known_scalar(f.type(), ctx)) {
@@ -429,6 +436,8 @@ void parse_array(const field &f, parsed_array &out, const char *wants) {
   out.binary = f.binary();
   if (f.binary()) {
     parse_binary(f, out);
+    // array_send names the element type as stored: a domain's own OID.
+    out.element_type = base_type(out.element_type, ctx);
     return;
   }
   if (f.type() == box_array) {
@@ -436,8 +445,73 @@ void parse_array(const field &f, parsed_array &out, const char *wants) {
                      "\" is a box[], whose elements are separated by ';': "
                      "not supported (read it as text)");
   }
-  out.element_type = element_type_of(f.type(), ctx);
+  // Elements of an array type uvpg does not know are read as text.
+  out.element_type = element_type(f.type(), ctx);
+  if (out.element_type == 0) {
+    out.element_type = oids::text;
+  }
   text_parser(f, out).parse();
+}
+
+std::string array_text(const field &f, text_mode mode) {
+  parsed_array p;
+  p.binary = true;
+  parse_binary(f, p);
+  const type_context *ctx = f.context();
+  oid_t elem = base_type(p.element_type, ctx);
+  if (p.ndim == 0) {
+    return "{}";
+  }
+  std::string out;
+  bool decorate = false;
+  for (int d = 0; d < p.ndim; ++d) {
+    decorate = decorate || p.lower[d] != 1;
+  }
+  if (decorate) {
+    for (int d = 0; d < p.ndim; ++d) {
+      out += "[" + std::to_string(p.lower[d]) + ":" +
+             std::to_string(static_cast<long long>(p.lower[d]) + p.dims[d] -
+                            1) +
+             "]";
+    }
+    out.push_back('=');
+  }
+  size_t k = 0;
+  auto level = [&](auto &self, int depth) -> void {
+    out.push_back('{');
+    for (int i = 0; i < p.dims[depth]; ++i) {
+      if (i > 0) {
+        out.push_back(',');
+      }
+      if (depth + 1 < p.ndim) {
+        self(self, depth + 1);
+        continue;
+      }
+      const array_item &it = p.items[k++];
+      if (it.null) {
+        out += "NULL";
+        continue;
+      }
+      field ef(p.data(f, k - 1), it.len, false, elem, true, f.name(), ctx);
+      std::string v = text_of(ef, mode);
+      // array_out quotes the empty string, NULL in any case, and any
+      // element holding a quote, a backslash, a brace, the delimiter
+      // (',' for every type uvpg renders) or whitespace.
+      bool quote = v.empty() || strcasecmp(v.c_str(), "NULL") == 0;
+      for (char c : v) {
+        quote = quote || c == '"' || c == '\\' || c == '{' || c == '}' ||
+                c == ',' || pg_isspace(c);
+      }
+      if (!quote) {
+        out += v;
+      } else {
+        quote_element(out, v);
+      }
+    }
+    out.push_back('}');
+  };
+  level(level, 0);
+  return out;
 }
 
 oid_t array_type_of(oid_t element) noexcept {

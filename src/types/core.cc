@@ -43,6 +43,51 @@ void malformed(const field &f, const char *type, const char *why) {
 
 namespace {
 
+// The shortest text that reads back as exactly `v` (std::to_chars),
+// with the server's spellings of NaN and the infinities.
+template <class T> std::string float_literal(T v) {
+  if (std::isnan(v)) {
+    return "NaN";
+  }
+  if (std::isinf(v)) {
+    return v > 0 ? "Infinity" : "-Infinity";
+  }
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return std::string(buf, end);
+}
+
+// charout: NUL prints as the empty string and, from PostgreSQL 15 on, a
+// byte with the high bit set as \ooo (earlier servers print the byte).
+// So a "char" reads the same from both forms of the same server.
+std::string char_text(const field &f) {
+  if (f.raw().size() != 1) {
+    detail::malformed(f, "\"char\"");
+  }
+  auto c = static_cast<unsigned char>(f.raw()[0]);
+  if (c == 0) {
+    return "";
+  }
+  if (c < 0x80) {
+    return std::string(1, static_cast<char>(c));
+  }
+  int version = detail::server_version(f.context());
+  if (version == 0) {
+    throw data_error("column \"" + std::string(f.name()) +
+                     "\": a \"char\" above 127 prints as \\ooo from "
+                     "PostgreSQL 15 on and as the byte before, and the "
+                     "server's version is not known here");
+  }
+  if (version < 150000) {
+    return std::string(1, static_cast<char>(c));
+  }
+  char buf[5] = {'\\', static_cast<char>('0' + (c >> 6)),
+                 static_cast<char>('0' + ((c >> 3) & 7)),
+                 static_cast<char>('0' + (c & 7)), 0};
+  return buf;
+}
+
+
 // Big-endian integer of N bytes from the wire.
 // An integer of any integer column, range-checked into T.
 template <class T> T read_integer(const field &f, const char *wants) {
@@ -236,19 +281,20 @@ void codec<double>::encode(const double &v, encoded &out) {
 }
 
 std::string_view codec<std::string_view>::decode(const field &f) {
-  // Text form is text whatever the type; in binary form only the
-  // text-like types (and enums, whose binary form is their label) are.
-  if (f.binary() && f.type() == oids::jsonb) {
-    // jsonb's binary form is a version byte (1) and then the text.
+  // A view can only show the bytes the server sent: the text form, or a
+  // binary form that is the text (jsonb's after its version byte).  See
+  // src/types/text.cc for why the other binary forms are not text.
+  if (!f.binary() || is_text_binary(f.type(), f.context())) {
+    return f.raw();
+  }
+  if (f.type() == oids::jsonb) {
     if (f.raw().empty() || f.raw()[0] != 1) {
       detail::malformed(f, "jsonb");
     }
     return f.raw().substr(1);
   }
-  if (f.binary() && !is_text_type(f.type()) && f.type() < 16384) {
-    detail::wrong_type(f, "a string wants text form or a text type");
-  }
-  return f.raw();
+  detail::wrong_type(f, "in binary form its bytes are not its text: read "
+                        "it as std::string, which writes the text");
 }
 void codec<std::string_view>::encode(const std::string_view &v,
                                      encoded &out) {
@@ -257,11 +303,65 @@ void codec<std::string_view>::encode(const std::string_view &v,
 }
 
 std::string codec<std::string>::decode(const field &f) {
-  return std::string(codec<std::string_view>::decode(f));
+  // The value's text form, whatever form it came in (text.cc).
+  if (!f.binary() || is_text_binary(f.type(), f.context())) {
+    return std::string(f.raw());
+  }
+  return detail::text_of(f, detail::text_mode::exact);
 }
 void codec<std::string>::encode(const std::string &v, encoded &out) {
   codec<std::string_view>::encode(v, out);
 }
+
+namespace detail {
+
+void setting_dependent(const field &f, const char *type,
+                       const char *setting) {
+  throw data_error("column \"" + std::string(f.name()) + "\" is a " + type +
+                   " in binary form, whose text depends on the session's " +
+                   setting + ": read it as its own C++ type, or in text "
+                   "form");
+}
+
+std::string core_text(const field &f, text_mode mode) {
+  bool literal = mode == text_mode::literal;
+  switch (f.type()) {
+  case oids::boolean:
+    return codec<bool>::decode(f) ? "t" : "f";
+  case oids::float4:
+    if (!literal) {
+      setting_dependent(f, "float4", "extra_float_digits");
+    }
+    return float_literal(codec<float>::decode(f));
+  case oids::float8:
+    if (!literal) {
+      setting_dependent(f, "float8", "extra_float_digits");
+    }
+    return float_literal(codec<double>::decode(f));
+  case oids::bytea: {
+    if (!literal) {
+      setting_dependent(f, "bytea", "bytea_output");
+    }
+    static const char hex[] = "0123456789abcdef";
+    std::string out = "\\x";
+    out.reserve(2 + 2 * f.raw().size());
+    for (unsigned char c : f.raw()) {
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    }
+    return out;
+  }
+  case oids::char_:
+    return char_text(f);
+  default: // the integers
+    if (f.type() == oids::oid) {
+      return std::to_string(codec<uint32_t>::decode(f));
+    }
+    return std::to_string(codec<int64_t>::decode(f));
+  }
+}
+
+} // namespace detail
 
 bytea codec<bytea>::decode(const field &f) {
   if (f.type() != oids::bytea) {

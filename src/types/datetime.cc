@@ -724,12 +724,20 @@ std::string timetz::to_string() const {
   return out;
 }
 
-std::string interval::to_string() const {
-  if (months == int32_max && days == int32_max && microseconds == int64_max) {
-    return "infinity";
-  }
-  if (months == int32_min && days == int32_min && microseconds == int64_min) {
-    return "-infinity";
+std::string interval::to_string() const { return to_string(0); }
+
+std::string interval::to_string(int server_version) const {
+  // PostgreSQL 17 made the extremes infinite; before, they are finite
+  // values like any other (issue 8).
+  if (server_version >= 170000) {
+    if (months == int32_max && days == int32_max &&
+        microseconds == int64_max) {
+      return "infinity";
+    }
+    if (months == int32_min && days == int32_min &&
+        microseconds == int64_min) {
+      return "-infinity";
+    }
   }
   // EncodeInterval, INTSTYLE_POSTGRES: each part has the sign of its own
   // (truncating) division, and a positive part after a negative one
@@ -950,6 +958,56 @@ interval codec<interval>::decode(const field &f) {
   }
   return *v;
 }
+std::string detail::datetime_text(const field &f, text_mode mode) {
+  // date and timestamp print as DateStyle says, timestamptz also in the
+  // session's TimeZone, interval as IntervalStyle says; time and timetz
+  // print the same under every setting.
+  bool literal = mode == text_mode::literal;
+  switch (f.type()) {
+  case oids::date:
+    if (!literal) {
+      setting_dependent(f, "date", "DateStyle");
+    }
+    return codec<date>::decode(f).to_string();
+  case oids::timestamp:
+    if (!literal) {
+      setting_dependent(f, "timestamp", "DateStyle");
+    }
+    return codec<timestamp>::decode(f).to_string();
+  case oids::timestamptz:
+    if (!literal) {
+      setting_dependent(f, "timestamptz", "DateStyle and TimeZone");
+    }
+    return codec<timestamptz>::decode(f).to_string(); // "+00": any zone
+  case oids::time:
+    return codec<time_of_day>::decode(f).to_string();
+  case oids::timetz:
+    return codec<timetz>::decode(f).to_string();
+  default: {
+    if (!literal) {
+      setting_dependent(f, "interval", "IntervalStyle");
+    }
+    // IntervalStyle postgres puts a sign on every part after a negative
+    // one, which is what keeps the text exact under sql_standard too
+    // (DecodeInterval's comment).  Whether the extremes are infinite
+    // depends on the server.
+    interval v = codec<interval>::decode(f);
+    bool extreme = (v.months == int32_max && v.days == int32_max &&
+                    v.microseconds == int64_max) ||
+                   (v.months == int32_min && v.days == int32_min &&
+                    v.microseconds == int64_min);
+    int version = server_version(f.context());
+    if (extreme && version == 0) {
+      throw data_error("column \"" + std::string(f.name()) +
+                       "\": the largest and smallest intervals are infinite "
+                       "from PostgreSQL 17 on and finite before, and the "
+                       "server's version is not known here");
+    }
+    return v.to_string(version);
+  }
+  }
+}
+
 void codec<interval>::encode(const interval &v, encoded &out) {
   write_int64(v.microseconds, oids::interval, out);
   store_be(out.bytes, v.days);

@@ -124,7 +124,9 @@ private:
   size_t _pos = 0;
 };
 
-hstore parse_binary(const field &f) {
+// Calls pair(key, value) for each pair of a binary hstore, in the
+// value's own order (hstore's: by key length, then bytes).
+template <class Pair> void each_binary_pair(const field &f, Pair pair) {
   std::string_view s = f.raw();
   if (s.size() < 4) {
     detail::malformed(f, "hstore", "no count");
@@ -135,7 +137,6 @@ hstore parse_binary(const field &f) {
   if (count < 0 || static_cast<size_t>(count) > (s.size() - pos) / 8) {
     detail::malformed(f, "hstore", "a bad count");
   }
-  hstore out;
   for (int32_t i = 0; i < count; ++i) {
     std::string_view kv[2];
     bool null = false;
@@ -155,19 +156,27 @@ hstore parse_binary(const field &f) {
       kv[j] = s.substr(pos, static_cast<size_t>(len));
       pos += static_cast<size_t>(len);
     }
-    if (null) {
-      out.emplace(std::string(kv[0]), std::nullopt);
-    } else {
-      out.emplace(std::string(kv[0]), std::string(kv[1]));
-    }
+    pair(kv[0], null ? std::nullopt : std::optional<std::string_view>(kv[1]));
   }
   if (pos != s.size()) {
     detail::malformed(f, "hstore", "bytes after the last pair");
   }
+}
+
+hstore parse_binary(const field &f) {
+  hstore out;
+  each_binary_pair(f, [&](std::string_view k,
+                          std::optional<std::string_view> v) {
+    if (v) {
+      out.emplace(std::string(k), std::string(*v));
+    } else {
+      out.emplace(std::string(k), std::nullopt);
+    }
+  });
   return out;
 }
 
-void quote(std::string &out, const std::string &v) {
+void quote(std::string &out, std::string_view v) {
   out.push_back('"');
   for (char c : v) {
     if (c == '"' || c == '\\') {
@@ -176,6 +185,22 @@ void quote(std::string &out, const std::string &v) {
     out.push_back(c);
   }
   out.push_back('"');
+}
+
+// `"key"=>"value"` or `"key"=>NULL`, after ", " unless first: as
+// hstore_out prints a pair.
+void append_pair(std::string &out, std::string_view key,
+                 std::optional<std::string_view> value) {
+  if (!out.empty()) {
+    out += ", ";
+  }
+  quote(out, key);
+  out += "=>";
+  if (value) {
+    quote(out, *value);
+  } else {
+    out += "NULL";
+  }
 }
 
 } // namespace
@@ -198,21 +223,20 @@ hstore codec<hstore>::decode(const field &f) {
   return text_parser(f).parse();
 }
 
+std::string detail::hstore_text(const field &f) {
+  // hstore_out's text, pairs in the order the server keeps them.
+  std::string out;
+  each_binary_pair(f, [&](std::string_view k,
+                          std::optional<std::string_view> v) {
+    append_pair(out, k, v);
+  });
+  return out;
+}
+
 void codec<hstore>::encode(const hstore &v, encoded &out) {
   out.bytes.clear();
-  bool first = true;
   for (const auto &[key, value] : v) {
-    if (!first) {
-      out.bytes += ", ";
-    }
-    first = false;
-    quote(out.bytes, key);
-    out.bytes += "=>";
-    if (value) {
-      quote(out.bytes, *value);
-    } else {
-      out.bytes += "NULL";
-    }
+    append_pair(out.bytes, key, value);
   }
   out.type = 0; // per-database: the statement names it
   out.binary = false;

@@ -15,6 +15,7 @@
 #include <optional>
 
 #include "../type_context.hh"
+#include "wire.hh"
 #include "uvpg/types/json.hh"
 
 namespace uvpg {
@@ -89,6 +90,46 @@ std::string_view json_bytes(const field &f, const char *wants) {
   return raw;
 }
 
+// True when `text` holds a \u escape of a UTF-16 surrogate that is not
+// one half of a pair ("\ud800"): valid JSON syntax, which the server's
+// json type keeps as given (json_in checks syntax only; jsonb refuses
+// it), but not a character, so simdjson refuses the string.
+bool lone_surrogate(std::string_view text) {
+  auto unit = [&](size_t i) -> long {
+    if (i + 6 > text.size() || text[i] != '\\' || text[i + 1] != 'u') {
+      return -1;
+    }
+    long v = 0;
+    for (size_t k = i + 2; k < i + 6; ++k) {
+      int d = detail::hex_value(text[k]);
+      if (d < 0) {
+        return -1;
+      }
+      v = v * 16 + d;
+    }
+    return v;
+  };
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != '\\') {
+      continue;
+    }
+    long u = unit(i);
+    if (u >= 0xDC00 && u <= 0xDFFF) {
+      return true;
+    }
+    if (u >= 0xD800 && u <= 0xDBFF) {
+      long next = unit(i + 6);
+      if (next < 0xDC00 || next > 0xDFFF) {
+        return true;
+      }
+      i += 11;
+      continue;
+    }
+    ++i; // the escaped character
+  }
+  return false;
+}
+
 } // namespace
 
 json::json() {
@@ -127,6 +168,13 @@ json codec<json>::decode(const field &f) {
   auto s = make_state(text, f.type(), f.context(), err);
   if (!s) {
     std::string v(text.substr(0, 64));
+    if (lone_surrogate(text)) {
+      throw data_error(
+          "json value in column \"" + std::string(f.name()) +
+          "\" holds a \\u escape of a lone UTF-16 surrogate, which the "
+          "server's json type keeps but simdjson cannot represent (" + err +
+          "): read it as uvpg::json_text or std::string");
+    }
     throw data_error(
         "malformed " + std::string(f.type() == oids::json ? "json" : "jsonb") +
         " value in column \"" + std::string(f.name()) + "\": " + err + ": \"" +

@@ -303,6 +303,10 @@ inet codec<inet>::decode(const field &f) {
   return v;
 }
 
+std::string detail::inet_text(const field &f) {
+  return codec<inet>::decode(f).to_string();
+}
+
 void codec<inet>::encode(const inet &v, encoded &out) {
   if (!valid(v)) {
     throw usage_error("uvpg::inet: family must be 4 or 6 and prefix "

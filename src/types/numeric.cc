@@ -338,6 +338,10 @@ numeric codec<numeric>::decode(const field &f) {
   return numeric(std::move(text), numeric::canonical);
 }
 
+std::string detail::numeric_text(const field &f) {
+  return codec<numeric>::decode(f).to_string();
+}
+
 void codec<numeric>::encode(const numeric &v, encoded &out) {
   out.bytes = v.to_string();
   out.type = oids::numeric;

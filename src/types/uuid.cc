@@ -91,6 +91,10 @@ uuid codec<uuid>::decode(const field &f) {
   return *u;
 }
 
+std::string detail::uuid_text(const field &f) {
+  return codec<uuid>::decode(f).to_string();
+}
+
 void codec<uuid>::encode(const uuid &v, encoded &out) {
   out.bytes.assign(reinterpret_cast<const char *>(v.bytes().data()),
                    v.bytes().size());

@@ -13,10 +13,14 @@
 ///
 /// Elements are read by E's own codec, from a field built for each one:
 /// in text form with the element type of the array's type (the built-in
-/// arrays, and hstore[] on a connection that found hstore; elements of an
-/// unknown array type are read as text), in binary form with the element
-/// type the server names in the value.  So `std::vector<std::string>`
-/// reads a text[] and `std::vector<uvpg::uuid>` a uuid[].
+/// arrays, hstore[] on a connection that found hstore, and arrays of the
+/// domains, enums and citext-like types the connection found at connect;
+/// elements of an unknown array type are read as text), in binary form
+/// with the element type the server names in the value.  A domain's
+/// elements read as its base type, in both forms: `'{1,2,NULL}'::posint[]`
+/// (posint a domain over int4) reads as std::vector<std::optional<
+/// int32_t>>.  So `std::vector<std::string>` reads a text[] and
+/// `std::vector<uvpg::uuid>` a uuid[].
 ///
 ///     auto ids = row[0].as<std::vector<int64_t>>();          // int8[]
 ///     auto tags = row[1].as<std::vector<std::optional<std::string>>>();

@@ -249,16 +249,24 @@ struct UVPG_CXX_EXTERN timetz {
 /// number of days, nor a day of hours across a DST change).
 ///
 /// PostgreSQL 17 and later also store `infinity` (every field at its
-/// maximum) and `-infinity` (every field at its minimum); they read and
-/// print as such.
+/// maximum) and `-infinity` (every field at its minimum), and read them
+/// as such.  Earlier servers hold the same fields as the largest and
+/// smallest finite intervals: to_string() prints them as those servers
+/// do, to_string(170000) as PostgreSQL 17 does.
 struct UVPG_CXX_EXTERN interval {
   std::int32_t months = 0;       ///< months (a year is 12)
   std::int32_t days = 0;         ///< days
   std::int64_t microseconds = 0; ///< the time part
 
-  /// The value as the server prints it in IntervalStyle postgres:
-  /// "1 year 2 mons -3 days +04:05:06.789", "00:00:00".
+  /// The value as PostgreSQL 16 and earlier print it in IntervalStyle
+  /// postgres: "1 year 2 mons -3 days +04:05:06.789", "00:00:00", and
+  /// every field at its maximum "178956970 years 7 mons 2147483647 days
+  /// 2562047788:00:54.775807".
   std::string to_string() const;
+  /// The value as the server of `server_version` prints it
+  /// (PQserverVersion's form: 170000 is 17.0): from 17 on, every field
+  /// at its maximum is "infinity" and at its minimum "-infinity".
+  std::string to_string(int server_version) const;
   /// The same three fields (1 day differs from 24 hours, as `=` on the
   /// server would not say).
   bool operator==(const interval &) const noexcept = default;

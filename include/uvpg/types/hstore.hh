@@ -13,8 +13,11 @@
 /// Create the extension before connecting, or reconnect after creating
 /// it.  A connection that did not find it (the extension is absent, not
 /// on the search_path, or enable_hstore is off) sees hstore values as a
-/// type it does not know: they read as std::string in text form, and
-/// reading one as uvpg::hstore is a `uvpg::data_error` saying so.
+/// type it does not know: they read as std::string in text form (in
+/// binary form that is a data_error: their bytes are not their text),
+/// and reading one as uvpg::hstore is a `uvpg::data_error` saying so.
+/// A connection that found it reads hstore and hstore[] as std::string
+/// in both forms, as the server prints them.
 ///
 ///     auto attrs = row[0].as<uvpg::hstore>();
 ///     if (auto it = attrs.find("color"); it != attrs.end() && it->second)

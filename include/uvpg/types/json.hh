@@ -8,8 +8,8 @@
 /// |                 |                           | for json::parse)      |
 /// | uvpg::json_text | json, jsonb: the text,    | the text, as its      |
 /// |                 | unparsed                  | `type` (jsonb)        |
-/// | std::string     | json, jsonb in text form; | (text, type 0)        |
-/// |                 | json in binary form       |                       |
+/// | std::string     | json, jsonb: the text, in | (text, type 0)        |
+/// |                 | either form               |                       |
 ///
 /// A `uvpg::json` owns the value's text and its simdjson DOM document:
 /// walk it through root() as long as the json lives, with no second
@@ -30,16 +30,27 @@
 /// the connection's loop thread, as for any field of its results.
 ///
 /// What simdjson refuses is a `uvpg::data_error` carrying simdjson's
-/// message: malformed text (the server never sends it), but also valid
-/// JSON simdjson cannot represent: a number beyond the range of a double
-/// or an integer beyond 64 bits (`123456789012345678901234567890`, which
-/// json and jsonb keep exactly), or nesting deeper than 1024.  Read such
-/// values as json_text or std::string.  root() reads numbers as int64,
-/// uint64 or double; text() keeps the server's digits.
+/// message: malformed text (the server never sends it), but also text
+/// the server sends that simdjson cannot represent:
+///  - a number beyond the range of a double or an integer beyond 64 bits
+///    (`123456789012345678901234567890`, which json and jsonb keep
+///    exactly).  jsonb stores numbers as numeric and prints them without
+///    an exponent, so it turns some doubles into such integers:
+///    `'2.5E+20'::jsonb` prints 250000000000000000000 and
+///    `'1.7976931348623157e308'::jsonb` a 309-digit integer, which
+///    uvpg::json then refuses although the json type's text of the same
+///    values parses;
+///  - nesting deeper than 1024;
+///  - in json (not jsonb, which refuses it on input) a `\u` escape of a
+///    lone UTF-16 surrogate, such as `'"\ud800"'::json`: the json type
+///    checks syntax only and keeps it, but it is no character.  The
+///    data_error says so.
+/// Read such values as json_text or std::string.  root() reads numbers
+/// as int64, uint64 or double; text() keeps the server's digits.
 ///
 /// In binary form jsonb is a version byte (1) and the text; json is the
-/// text.  The std::string codec (uvpg/types/core.hh) reads json in both
-/// forms and jsonb in text form only; json_text reads both in both.
+/// text.  The std::string codec (uvpg/types/core.hh) and json_text read
+/// both types in both forms.
 ///
 /// The connection option `enable_json` concerns the reading of values
 /// whose C++ type is not named by the caller; a json or jsonb column
