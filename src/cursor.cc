@@ -1560,11 +1560,15 @@ template <class Run> future<void> close_co(state_ptr s, Run run) {
                                   stmt_opts(*s, false));
     }
   }
-  co_await run(s, [s, stmt = std::make_shared<std::optional<future<result>>>(
-                          std::move(stmt)),
-                   commit] {
-    return close_body(s, std::move(*stmt), commit);
-  });
+  // Named, not temporaries of the co_await: GCC 12 destroys such
+  // temporaries too early.
+  auto held = std::make_shared<std::optional<future<result>>>(
+      std::move(stmt));
+  auto body = [s, held, commit] {
+    return close_body(s, std::move(*held), commit);
+  };
+  future<void> done = run(s, std::move(body));
+  co_await std::move(done);
 }
 
 // Fails in the operation's turn, so that its failure comes in call
