@@ -174,6 +174,32 @@ static void finish(uv_loop_t *loop) {
   CHECK_EQ(uv_loop_close(loop), 0);
 }
 
+/* Opens a connection and a named cursor `name` fetching `itersize` rows
+ * at a time, and executes "SELECT g FROM generate_series(1, 9) g" on it
+ * with tag 1 (not waited for). */
+static void open_named_nine(uv_loop_t *loop, const char *name,
+                            int itersize) {
+  uvpg_cursor_opts_t o;
+  open_conn(loop);
+  uvpg_cursor_opts_init(&o);
+  o.name = name;
+  o.itersize = itersize;
+  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
+                               0, NULL, on_done, (void *)1),
+           0);
+}
+
+/* Opens a connection and a client cursor, and executes "SELECT 1" on it
+ * with tag 1 (not waited for). */
+static void open_client_one(uv_loop_t *loop) {
+  open_conn(loop);
+  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
+                               (void *)1),
+           0);
+}
+
 static void test_client_cursor(void) {
   uv_loop_t loop;
   const char *params[] = {"x"};
@@ -425,14 +451,7 @@ static void test_no_result_set(void) {
 
 static void test_close_with_work_pending(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "doomed";
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "doomed", 0); /* itersize 0: the default */
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 2, on_fetch, (void *)2), 0);
   CHECK_EQ(uvpg_cursor_scroll(st.cur, 1, UVPG_SCROLL_RELATIVE, on_done,
                               (void *)3),
@@ -466,15 +485,7 @@ static void test_close_with_work_pending(void) {
 
 static void test_close_from_callback(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "self-closing";
-  o.itersize = 4;
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "self-closing", 4);
   st.close_in_fetch_cb = 2;
   st.close_conn_in_close_cb = 1; /* and the connection from close_cb */
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 2, on_fetch, (void *)2), 0);
@@ -491,11 +502,7 @@ static void test_close_from_callback(void) {
 
   /* Closing from inside a per-row callback. */
   reset();
-  open_conn(&loop);
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "self-closing", 4);
   st.close_in_row_cb = 3;
   CHECK_EQ(uvpg_cursor_each(st.cur, on_row, on_done, (void *)2), 0);
   run_until(&loop, &st.cursor_close_calls, 1);
@@ -526,14 +533,7 @@ static void test_close_from_callback(void) {
 
 static void test_connection_closes_first(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "orphan";
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "orphan", 0); /* itersize 0: the default */
   run_until(&loop, &st.calls, 1);
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 0, on_fetch, (void *)2), 0);
   uvpg_conn_close(st.conn, on_conn_close, NULL);
@@ -559,12 +559,7 @@ static void test_connection_closes_first(void) {
  * operation with UV_ECANCELED, each once, before the close callback. */
 static void test_conn_close_cancels_cursor_work(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
-                               (void *)1),
-           0);
+  open_client_one(&loop);
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 1, on_fetch, (void *)2), 0);
   CHECK_EQ(uvpg_cursor_each(st.cur, on_row, on_done, (void *)3), 0);
   uvpg_conn_close(st.conn, on_conn_close, NULL);
@@ -590,14 +585,7 @@ static void test_conn_close_cancels_cursor_work(void) {
    * close called before the connection's: the cursor's callbacks, its
    * close callback included, all come before the connection's. */
   reset();
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "cut off";
-  o.itersize = 2;
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "cut off", 2);
   run_until(&loop, &st.calls, 1);
   CHECK_EQ(st.statuses[0], 0);
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 3, on_fetch, (void *)2), 0);
@@ -623,11 +611,7 @@ static void test_conn_close_cancels_cursor_work(void) {
 
 static void test_cursor_outlives_connection(void) {
   uv_loop_t loop;
-  open_conn(&loop);
-  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
-                               (void *)1),
-           0);
+  open_client_one(&loop);
   run_until(&loop, &st.calls, 1);
   /* The connection goes first and its memory with it; the cursor knows,
    * and every later call fails cleanly instead of touching freed memory
