@@ -155,6 +155,9 @@ void conn_impl::maybe_free() {
   // Everything pending completes first, then the close callback, then the
   // memory goes.  Callbacks may queue more work; it fails with ECLOSED.
   ++open_handles; // keep a nested handle_closed() from freeing twice
+  // What is posted from here on is delivered by the run_callouts() calls
+  // below: a deferred task of post() would outlive the engine.
+  ++in_entry;
   if (!canceled_all) {
     if (connect_waiter *w = std::exchange(on_connect, nullptr)) {
       set_error("connect canceled: the connection was closed");
@@ -173,6 +176,7 @@ void conn_impl::maybe_free() {
     }
   }
   if (holds > 0) {
+    --in_entry;
     --open_handles; // unhold() comes back here
     return;
   }
