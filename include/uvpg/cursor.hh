@@ -253,7 +253,10 @@ public:
   ///     while (auto r = co_await cur.next()) { ... }
   ///
   /// As fetchone(); a named cursor fetches itersize() rows at a time
-  /// behind the scenes and hands them out one by one.
+  /// behind the scenes and hands them out one by one.  A row already
+  /// fetched, with no other operation pending, comes as a ready future:
+  /// `co_await` does not suspend, so streaming costs a loop iteration
+  /// per FETCH, not per row.
   future<std::optional<row>> next();
 
   /// Moves the position (rownumber) by `value` rows, or to row `value`
