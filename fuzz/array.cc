@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "../src/internal.hh"
+#include "../src/type_context.hh"
 #include "uvpg/types/array.hh"
 #include "uvpg/types/hstore.hh"
 #include "uvpg/types/uuid.hh"

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "../src/internal.hh"
+#include "../src/type_context.hh"
 
 namespace {
 

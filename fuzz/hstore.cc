@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <string>
 
-#include "../src/internal.hh"
+#include "../src/type_context.hh"
 #include "uvpg/types/hstore.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "../src/internal.hh"
+#include "../src/type_context.hh"
 #include "uvpg/types/json.hh"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {

@@ -23,12 +23,22 @@ extern "C" {
 #define UVPG_EXTERN
 #endif
 
+/* No function of the C ABI lets a C++ exception out: to C++ callers they
+ * are noexcept.  See uvpg(7). */
+#ifdef __cplusplus
+#define UVPG_NOEXCEPT noexcept
+#else
+#define UVPG_NOEXCEPT
+#endif
+
 typedef struct uvpg_conn_s uvpg_conn_t;
 typedef struct uvpg_result_s uvpg_result_t;
 
 /* See uvpg_connect_opts_init(3). */
 typedef struct uvpg_connect_opts_s {
-  unsigned int timeout_ms; /* whole connect, and operations; 0 = none */
+  unsigned int timeout_ms; /* bounds the connect; 0 = none.  Statements
+                              have their own per-statement timeout, see
+                              uvpg_conn_query(3) */
   int echo;                /* log every statement to stderr */
   int enable_json;         /* decode json/jsonb (typecaster module) */
   int enable_hstore;       /* decode hstore when the extension exists */
@@ -95,110 +105,135 @@ typedef enum {
 } uvpg_diag_field_t;
 
 /* See uvpg_version(3). */
-UVPG_EXTERN unsigned int uvpg_version(void);
-UVPG_EXTERN const char *uvpg_version_string(void);
+UVPG_EXTERN unsigned int uvpg_version(void) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_version_string(void) UVPG_NOEXCEPT;
 
 /* See uvpg_strerror(3). */
-UVPG_EXTERN const char *uvpg_strerror(int err);
-UVPG_EXTERN const char *uvpg_err_name(int err);
+UVPG_EXTERN const char *uvpg_strerror(int err) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_err_name(int err) UVPG_NOEXCEPT;
 
 /* See uvpg_connect_opts_init(3). */
-UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts);
+UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_connect(3). */
 UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
                              const uvpg_connect_opts_t *opts,
-                             uvpg_connect_cb cb, void *data);
+                             uvpg_connect_cb cb, void *data) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_query(3). */
 UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
                                 int nparams, const char *const *params,
-                                uvpg_query_cb cb, void *data);
+                                uvpg_query_cb cb, void *data) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_executemany(3). */
 UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
                                       int nsets, int nparams,
                                       const char *const *params,
-                                      uvpg_query_cb cb, void *data);
+                                      uvpg_query_cb cb, void *data)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_prepare(3). */
 UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
                                   const char *sql, uvpg_query_cb cb,
-                                  void *data);
+                                  void *data) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_conn_query_prepared(uvpg_conn_t *conn, const char *name,
                                          int nparams,
                                          const char *const *params,
-                                         uvpg_query_cb cb, void *data);
-UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res);
+                                         uvpg_query_cb cb, void *data)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res) UVPG_NOEXCEPT;
 UVPG_EXTERN unsigned int uvpg_result_paramtype(const uvpg_result_t *res,
-                                               int index);
+                                               int index) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_copy_out(3). */
 UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
                                    uvpg_copy_data_cb on_data,
-                                   uvpg_query_cb done, void *data);
-UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn);
+                                   uvpg_query_cb done, void *data)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_copy_in(3). */
 UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
                                   uvpg_copy_ready_cb ready,
-                                  uvpg_query_cb done, void *data);
+                                  uvpg_query_cb done, void *data) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
                                      size_t len, uvpg_copy_drain_cb drained,
-                                     void *data);
-UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn, const char *errmsg);
+                                     void *data) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn, const char *errmsg)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_close(3). */
 UVPG_EXTERN void uvpg_conn_close(uvpg_conn_t *conn, uvpg_close_cb cb,
-                                 void *data);
+                                 void *data) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_error_message(3). */
-UVPG_EXTERN const char *uvpg_conn_error_message(const uvpg_conn_t *conn);
-UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn);
+UVPG_EXTERN const char *uvpg_conn_error_message(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_set_data(3). */
-UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data);
-UVPG_EXTERN void *uvpg_conn_get_data(const uvpg_conn_t *conn);
-UVPG_EXTERN uv_loop_t *uvpg_conn_get_loop(const uvpg_conn_t *conn);
+UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN void *uvpg_conn_get_data(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
+UVPG_EXTERN uv_loop_t *uvpg_conn_get_loop(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_get_status(3). */
-UVPG_EXTERN int uvpg_conn_is_closed(const uvpg_conn_t *conn);
-UVPG_EXTERN uvpg_conn_status_t uvpg_conn_get_status(const uvpg_conn_t *conn);
+UVPG_EXTERN int uvpg_conn_is_closed(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
+UVPG_EXTERN uvpg_conn_status_t uvpg_conn_get_status(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN uvpg_trans_status_t
-uvpg_conn_get_transaction_status(const uvpg_conn_t *conn);
-UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn);
-UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn);
+uvpg_conn_get_transaction_status(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
-                                                       const char *name);
-UVPG_EXTERN int uvpg_conn_get_protocol_version(const uvpg_conn_t *conn);
-UVPG_EXTERN int uvpg_conn_get_server_version(const uvpg_conn_t *conn);
-UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn);
-UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn);
-UVPG_EXTERN const char *uvpg_conn_get_isolation_level(const uvpg_conn_t *conn);
-UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn);
-UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn);
+                                                       const char *name)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_protocol_version(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_server_version(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_conn_get_isolation_level(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
 
 /* See uvpg_result_ntuples(3). */
-UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res);
-UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res);
-UVPG_EXTERN const char *uvpg_result_fname(const uvpg_result_t *res, int col);
+UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_result_fname(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_fnumber(const uvpg_result_t *res,
-                                    const char *name);
-UVPG_EXTERN unsigned int uvpg_result_ftype(const uvpg_result_t *res, int col);
+                                    const char *name) UVPG_NOEXCEPT;
+UVPG_EXTERN unsigned int uvpg_result_ftype(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_result_value(const uvpg_result_t *res, int row,
-                                          int col);
+                                          int col) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_length(const uvpg_result_t *res, int row,
-                                   int col);
+                                   int col) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_isnull(const uvpg_result_t *res, int row,
-                                   int col);
-UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col);
-UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col);
-UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res);
-UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res);
-UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res);
+                                   int col) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
-                                                int field);
-UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res);
+                                                int field) UVPG_NOEXCEPT;
+UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_register_type(3). */
 typedef int (*uvpg_decode_cb)(const char *value, int len, int binary,
@@ -209,17 +244,18 @@ UVPG_EXTERN int uvpg_conn_register_type(uvpg_conn_t *conn,
                                         const char *type_name,
                                         uvpg_decode_cb decode,
                                         void *decode_data,
-                                        uvpg_register_cb cb, void *data);
+                                        uvpg_register_cb cb, void *data)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_get_custom(const uvpg_result_t *res, int row,
-                                       int col, void *out);
+                                       int col, void *out) UVPG_NOEXCEPT;
 
 /* See uvpg_result_get_int64(3). */
 UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
-                                     int col, int *out);
+                                     int col, int *out) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_get_int64(const uvpg_result_t *res, int row,
-                                      int col, long long *out);
+                                      int col, long long *out) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
-                                       int col, double *out);
+                                       int col, double *out) UVPG_NOEXCEPT;
 
 #ifdef __cplusplus
 }

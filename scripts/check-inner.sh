@@ -63,15 +63,16 @@ build_and_check() {
     fi
     record "$dir/build" PASS
 
-    # Serial on purpose: some tests stop and restart the shared server.
-    step "$dir: make check"
+    # In parallel: the tests that stop their server get one of their own
+    # (OWN_SERVER_TESTS in Makefile.am).
+    step "$dir: make -j$jobs check"
     rc=0
-    make -C "$dir" -k check || rc=$?
+    make -C "$dir" -j"$jobs" -k check || rc=$?
     record "$dir/check" "$([[ $rc -eq 0 ]] && echo PASS || echo FAIL)" "make check exit status $rc"
 }
 
 install_test() {
-    local dest pcdir pc libdir out flags=()
+    local dest pcdir pc libdir out version flags=()
     step "install test"
     if [[ ! -f $srcdir/t/install-test.c ]]; then
         record install FAIL "t/install-test.c does not exist"
@@ -102,9 +103,17 @@ install_test() {
         record install FAIL "pkg-config cannot resolve the installed uvpg.pc"
         return
     fi
+    # A program of the C ABI only links libuvpg and libuv (simdjson and
+    # libpq are the library's own business: Requires.private).
+    if [[ $out == *simdjson* ]]; then
+        record install FAIL "pkg-config --libs uvpg names simdjson: $out"
+        return
+    fi
+    version=$(PKG_CONFIG_PATH=$pcdir pkg-config --modversion uvpg)
     read -ra flags <<<"$out"
     echo "gcc ... t/install-test.c ${flags[*]}"
     if ! gcc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror \
+            -DUVPG_PC_VERSION="\"$version\"" \
             -o "$dest/install-test" "$srcdir/t/install-test.c" "${flags[@]}"; then
         record install FAIL "t/install-test.c does not compile against the installed headers"
         return
@@ -137,8 +146,27 @@ fuzz_run() {
     done < <(make -C "$dir" -j"$jobs" fuzz-run FUZZ_SECONDS="${UVPG_FUZZ_SECONDS:-10}" 2>&1 || true)
 }
 
+# valgrind_run: the plain-C tests of build/ under valgrind; one result
+# per program.
+valgrind_run() {
+    local line
+    step "valgrind: the C tests"
+    if ! grep -q $'^build/build\tPASS' "$UVPG_CHECK_RESULTS"; then
+        record valgrind FAIL "build/ did not build"
+        return
+    fi
+    make -C build -j"$jobs" t/capi t/contract t/cursor-capi >/dev/null || true
+    while IFS= read -r line; do
+        echo "$line"
+        if [[ $line =~ ^valgrind-result:\ ([^ ]*)\ (PASS|FAIL) ]]; then
+            record "valgrind:${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "under valgrind"
+        fi
+    done < <("$srcdir/t/valgrind.sh" build 2>&1 || true)
+}
+
 build_and_check build
 build_and_check build-asan --enable-sanitizers
+valgrind_run
 install_test
 fuzz_run
 record inner-done PASS

@@ -97,10 +97,10 @@ count_build build-asan
 
 # Stages: a failed stage counts one failure, except a failed "make check"
 # whose failing tests were already counted. Only the install test and the
-# fuzz targets count a pass.
+# fuzz targets and the valgrind runs count a pass.
 while IFS=$'\t' read -r stage status msg; do
     if [[ $status == PASS ]]; then
-        [[ $stage == install || $stage == fuzz:* ]] || continue
+        [[ $stage == install || $stage == fuzz:* || $stage == valgrind:* ]] || continue
         passed=$((passed + 1))
         row "$stage" PASS 1 0 0
         continue

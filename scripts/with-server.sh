@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run a command with a PostgreSQL server available:  scripts/with-server.sh CMD ARGS...
+# Run a command with a PostgreSQL server available:
+#   scripts/with-server.sh [--private] CMD ARGS...
 #
 # If UVPG_DSN is set (even to "") or any of PGHOST, PGPORT, PGDATABASE, PGUSER,
 # PGSERVICE is set, that server is used as-is: UVPG_DSN is exported ("" if it
@@ -10,11 +11,20 @@
 # variables (UVPG_DSN, UVPG_TEST_*) are exported, CMD runs, and the cluster is
 # stopped and removed afterwards, also on failure or Ctrl-C. CMD's exit status
 # is passed through.
+#
+# --private always starts a throwaway cluster, even when a server is named:
+# for a test program that stops or restarts its server (t/run-test.sh).
 set -euo pipefail
 
-[[ $# -ge 1 ]] || { echo "usage: $0 CMD [ARGS...]" >&2; exit 2; }
+private=
+if [[ ${1:-} == --private ]]; then
+    private=1
+    shift
+fi
+[[ $# -ge 1 ]] || { echo "usage: $0 [--private] CMD [ARGS...]" >&2; exit 2; }
 
-if [[ -n ${UVPG_DSN+set} || -n ${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGUSER:-}${PGSERVICE:-} ]]; then
+if [[ -z $private ]] \
+    && [[ -n ${UVPG_DSN+set} || -n ${PGHOST:-}${PGPORT:-}${PGDATABASE:-}${PGUSER:-}${PGSERVICE:-} ]]; then
     export UVPG_DSN=${UVPG_DSN:-}
     exec "$@"
 fi

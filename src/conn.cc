@@ -11,7 +11,8 @@
 #include <cstdlib>
 #include <memory>
 
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 
 namespace uvpg::detail {
 
@@ -24,6 +25,7 @@ conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
     opts.max_pipeline = 1;
   }
   stmts = new stmt_cache;
+  stmts->prefix = statement_prefix();
   stmts->capacity = o.statement_cache_size;
   stmts->lifetime_ms =
       static_cast<uint64_t>(o.max_cached_statement_lifetime.count()) * 1000;
@@ -155,9 +157,7 @@ void conn_impl::maybe_free() {
   // Everything pending completes first, then the close callback, then the
   // memory goes.  Callbacks may queue more work; it fails with ECLOSED.
   ++open_handles; // keep a nested handle_closed() from freeing twice
-  // What is posted from here on is delivered by the run_callouts() calls
-  // below: a deferred task of post() would outlive the engine.
-  ++in_entry;
+  ++in_entry;     // what is posted meanwhile is delivered here
   if (!canceled_all) {
     if (connect_waiter *w = std::exchange(on_connect, nullptr)) {
       set_error("connect canceled: the connection was closed");
@@ -431,7 +431,7 @@ future<prepared_statement> connection::prepare(std::string_view sql) {
   auto *o = new prepare_op;
   auto f = o->p.get_future();
   o->sql = std::move(*text);
-  o->named = "uvpg_p" + std::to_string(++_impl->prepared_count);
+  o->named = _impl->stmts->prefix + "p" + std::to_string(++_impl->prepared_count);
   o->describe = true;
   o->simple = false;
   _impl->submit(o);
@@ -679,33 +679,32 @@ future<void> connection::close() {
 }
 
 bool connection::closed() const noexcept {
-  return !_impl || uvpg_conn_is_closed(c_handle(_impl));
+  return !_impl || _impl->is_closed();
 }
 std::string connection::dsn() const { return _impl ? _impl->dsn : ""; }
 int connection::backend_pid() const noexcept {
-  return _impl ? uvpg_conn_get_backend_pid(c_handle(_impl)) : 0;
+  return _impl ? _impl->backend_pid() : 0;
 }
 std::optional<std::string>
 connection::parameter_status(std::string_view name) const {
-  const char *v = _impl ? uvpg_conn_get_parameter_status(
-                              c_handle(_impl), std::string(name).c_str())
-                        : nullptr;
+  const char *v =
+      _impl ? _impl->parameter_status(std::string(name).c_str()) : nullptr;
   return v ? std::optional<std::string>(v) : std::nullopt;
 }
 int connection::transaction_status() const noexcept {
-  return _impl ? uvpg_conn_get_transaction_status(c_handle(_impl)) : UVPG_TRANS_UNKNOWN;
+  return _impl ? _impl->transaction_status() : UVPG_TRANS_UNKNOWN;
 }
 int connection::protocol_version() const noexcept {
-  return _impl ? uvpg_conn_get_protocol_version(c_handle(_impl)) : 0;
+  return _impl ? _impl->protocol_version() : 0;
 }
 int connection::server_version() const noexcept {
-  return _impl ? uvpg_conn_get_server_version(c_handle(_impl)) : 0;
+  return _impl ? _impl->server_version() : 0;
 }
 int connection::status() const noexcept {
-  return _impl ? uvpg_conn_get_status(c_handle(_impl)) : UVPG_CONN_CLOSED;
+  return _impl ? _impl->status() : UVPG_CONN_CLOSED;
 }
 std::string connection::encoding() const {
-  const char *e = _impl ? uvpg_conn_get_encoding(c_handle(_impl)) : nullptr;
+  const char *e = _impl ? _impl->encoding() : nullptr;
   return e ? e : "";
 }
 bool connection::autocommit() const noexcept { return true; }

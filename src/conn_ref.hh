@@ -20,7 +20,7 @@
 #include <string>
 #include <string_view>
 
-#include "internal.hh"
+#include "engine/engine.hh"
 
 namespace uvpg::detail {
 

@@ -1,5 +1,6 @@
 // COPY: the engine's side of the COPY protocol (data in and out of
-// libpq, with backpressure both ways) and the C++ and C APIs on it.
+// libpq, with backpressure both ways) and the C++ API on it.  The C ABI
+// of COPY is in src/capi/copy.cc.
 //
 // A COPY statement runs alone, outside pipeline mode (libpq allows no
 // COPY there); pq.cc hands the op its data (copy_data), tells it the
@@ -9,7 +10,8 @@
 #include <climits>
 #include <cstring>
 
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 #include "types/wire.hh"
 #include "uvpg/copy.hh"
 
@@ -640,137 +642,3 @@ future<uint64_t> connection::copy_records_to_table(
 }
 
 } // namespace uvpg
-
-// ---- C ABI ----
-
-namespace {
-
-using uvpg::detail::conn_impl;
-
-struct c_copy_out final : uvpg::detail::op {
-  uvpg_copy_data_cb on_data = nullptr;
-  uvpg_query_cb done = nullptr;
-  void *data = nullptr;
-  copy_way copies() const noexcept override { return copy_way::out; }
-  bool copy_data(conn_impl *c, std::string_view d) noexcept override {
-    return on_data(c_handle(c), d.data(), d.size(), data) == 0;
-  }
-  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-    done(c_handle(c), status, reinterpret_cast<uvpg_result_t *>(res), data);
-  }
-};
-
-struct c_copy_in final : uvpg::detail::op {
-  uvpg_copy_ready_cb ready = nullptr;
-  uvpg_query_cb done = nullptr;
-  void *data = nullptr;
-  bool accepted = false;
-  copy_way copies() const noexcept override { return copy_way::in; }
-  void copy_ready(conn_impl *c) noexcept override {
-    if (accepted) {
-      c->copy_end("uvpg_conn_copy_in() takes one COPY FROM STDIN per "
-                  "statement");
-      return;
-    }
-    accepted = true;
-    ready(c_handle(c), data);
-  }
-  void copy_drained(conn_impl *c) noexcept override {
-    if (uvpg_copy_drain_cb cb = std::exchange(c->copy_drain_cb, nullptr)) {
-      cb(c_handle(c), std::exchange(c->copy_drain_data, nullptr));
-    }
-  }
-  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-    c->copy_drain_cb = nullptr;
-    if (status >= 0 && !accepted) {
-      PQclear(std::exchange(res, nullptr));
-      c->set_error("uvpg_conn_copy_in: the statement is not a COPY FROM "
-                   "STDIN");
-      status = UV_EINVAL;
-    }
-    done(c_handle(c), status, reinterpret_cast<uvpg_result_t *>(res), data);
-  }
-};
-
-} // namespace
-
-namespace {
-
-// Queues a C COPY op; it runs alone, in the simple protocol.
-template <class Op, class Setup>
-int submit_c_copy(uvpg_conn_t *conn, const char *sql, Setup setup) {
-  try {
-    auto *o = new Op;
-    setup(*o);
-    o->sql = sql;
-    o->simple = true;
-    o->exclusive = true;
-    conn->submit(o);
-    return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
-}
-
-} // namespace
-
-UVPG_EXTERN int uvpg_conn_copy_out(uvpg_conn_t *conn, const char *sql,
-                                   uvpg_copy_data_cb on_data,
-                                   uvpg_query_cb done, void *data) {
-  if (!conn || !sql || !on_data || !done) {
-    return UV_EINVAL;
-  }
-  return submit_c_copy<c_copy_out>(conn, sql, [&](c_copy_out &o) {
-    o.on_data = on_data;
-    o.done = done;
-    o.data = data;
-  });
-}
-
-UVPG_EXTERN int uvpg_conn_copy_resume(uvpg_conn_t *conn) {
-  if (!conn) {
-    return UV_EINVAL;
-  }
-  conn->copy_resume();
-  return 0;
-}
-
-UVPG_EXTERN int uvpg_conn_copy_in(uvpg_conn_t *conn, const char *sql,
-                                  uvpg_copy_ready_cb ready,
-                                  uvpg_query_cb done, void *data) {
-  if (!conn || !sql || !ready || !done) {
-    return UV_EINVAL;
-  }
-  return submit_c_copy<c_copy_in>(conn, sql, [&](c_copy_in &o) {
-    o.ready = ready;
-    o.done = done;
-    o.data = data;
-  });
-}
-
-UVPG_EXTERN int uvpg_conn_copy_write(uvpg_conn_t *conn, const void *buf,
-                                     size_t len, uvpg_copy_drain_cb drained,
-                                     void *data) {
-  if (!conn || (!buf && len)) {
-    return UV_EINVAL;
-  }
-  if (conn->copy_drain_cb) {
-    return UV_EBUSY; // wait for the drain callback before writing more
-  }
-  int rc = conn->copy_put(
-      std::string_view(static_cast<const char *>(buf), buf ? len : 0));
-  if (rc == 1) {
-    if (drained) {
-      conn->copy_drain_cb = drained;
-      conn->copy_drain_data = data;
-    }
-  }
-  return rc;
-}
-
-UVPG_EXTERN int uvpg_conn_copy_end(uvpg_conn_t *conn, const char *errmsg) {
-  if (!conn) {
-    return UV_EINVAL;
-  }
-  return conn->copy_end(errmsg);
-}

@@ -38,7 +38,8 @@
 #include "types/wire.hh"
 #include "conn_ref.hh"
 #include "cursor.hh"
-#include "internal.hh"
+#include "engine/engine.hh"
+#include "sql.hh"
 #include "uvpg/cursor.hh"
 
 namespace uvpg {
@@ -154,18 +155,13 @@ future<result> query(const state_ptr &s, std::string_view sql,
   return detail::submit_query(&conn_of(s), sql, std::move(args), opts);
 }
 
-// XXX(cursor): conn_impl::status(), transaction_status() and
-// parameter_status() once the engine has them (the capi branch): the
-// cursor should not call the C shim.
-bool conn_ready(conn_impl &c) {
-  return uvpg_conn_get_status(c_handle(&c)) == UVPG_CONN_READY;
-}
+bool conn_ready(conn_impl &c) { return c.status() == UVPG_CONN_READY; }
 bool conn_tx_idle(conn_impl &c) {
-  return uvpg_conn_get_transaction_status(c_handle(&c)) == UVPG_TRANS_IDLE;
+  return c.transaction_status() == UVPG_TRANS_IDLE;
 }
 const char *conn_parameter(const cursor_state &s, const char *name) {
   conn_impl *c = s.conn.get();
-  return c ? uvpg_conn_get_parameter_status(c_handle(c), name) : nullptr;
+  return c ? c->parameter_status(name) : nullptr;
 }
 
 // ---- the turn ----

@@ -14,7 +14,7 @@
 #include <functional>
 #include <string>
 
-#include "internal.hh"
+#include "engine/engine.hh"
 #include "uvpg/cursor.hh"
 
 namespace uvpg::detail {

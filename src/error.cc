@@ -1,7 +1,7 @@
 // The C++ exceptions and their category.
 #include <cstdlib>
 
-#include "internal.hh"
+#include "engine/engine.hh"
 
 namespace uvpg {
 namespace {

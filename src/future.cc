@@ -7,7 +7,7 @@
 // so it never keeps uv_loop_close() from succeeding.
 #include <vector>
 
-#include "internal.hh"
+#include "loop_scope.hh"
 
 namespace uvpg {
 

@@ -10,7 +10,8 @@
 
 #include <vector>
 
-#include "internal.hh"
+#include "type_context.hh"
+#include "uvpg/result.hh"
 
 namespace uvpg {
 

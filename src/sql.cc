@@ -8,7 +8,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "internal.hh"
+#include "sql.hh"
 #include "types/wire.hh"
 
 namespace uvpg::detail {

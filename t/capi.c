@@ -5,6 +5,7 @@
  * ends with uv_loop_close() == 0.  The last line is a summary the test
  * command adds up: "[capi] test cases: N | P passed | F failed".
  */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -481,6 +482,156 @@ static void test_register_type(void) {
   finish(&loop);
 }
 
+/* The C boundary: calls that fail return a code, never run their
+ * callback (uvpg(7) rule 1), and let no C++ exception out. */
+static int stray_calls; /* callbacks of calls that returned an error */
+
+static void stray_connect(uvpg_conn_t *conn, int status, void *data) {
+  (void)conn;
+  (void)status;
+  (void)data;
+  stray_calls++;
+}
+
+static void stray_query(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                        void *data) {
+  (void)conn;
+  (void)status;
+  (void)data;
+  stray_calls++;
+  uvpg_result_free(res);
+}
+
+static void stray_registered(uvpg_conn_t *conn, int status,
+                             unsigned int type_oid, void *data) {
+  (void)conn;
+  (void)status;
+  (void)type_oid;
+  (void)data;
+  stray_calls++;
+}
+
+static int stray_copy_row(uvpg_conn_t *conn, const char *buf, size_t len,
+                          void *data) {
+  (void)conn;
+  (void)buf;
+  (void)len;
+  (void)data;
+  stray_calls++;
+  return 0;
+}
+
+static void stray_copy_ready(uvpg_conn_t *conn, void *data) {
+  (void)conn;
+  (void)data;
+  stray_calls++;
+}
+
+static void stray_drained(uvpg_conn_t *conn, void *data) {
+  (void)conn;
+  (void)data;
+  stray_calls++;
+}
+
+/* Runs `sql`, which must be the only statement left, then closes: its
+ * callback and the close callback must be the only ones to run. */
+static void last_query_and_close(uv_loop_t *loop, const char *sql) {
+  CHECK_EQ(uvpg_conn_query(st.conn, sql, 0, NULL, on_query, NULL), 0);
+  while (st.query_calls < 1 && uv_run(loop, UV_RUN_ONCE)) {
+  }
+  CHECK_EQ(st.statuses[0], 0);
+  uvpg_conn_close(st.conn, on_close, &st);
+  finish(loop);
+  CHECK_EQ(st.query_calls, 1);
+  CHECK_EQ(st.close_calls, 1);
+  CHECK_EQ(stray_calls, 0);
+}
+
+static void test_errors_never_call_back(void) {
+  uv_loop_t loop;
+  const char *one[] = {"1"};
+  stray_calls = 0;
+  uv_loop_init(&loop);
+  CHECK_EQ(uvpg_connect(NULL, dsn(), NULL, stray_connect, NULL), UV_EINVAL);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+
+  CHECK_EQ(uvpg_conn_query(NULL, "SELECT 1", 0, NULL, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(st.conn, NULL, 0, NULL, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1", -1, one, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query(st.conn, "SELECT $1", 1, NULL, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT $1", -1, 1, one,
+                                 stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT $1", 1, -1, one,
+                                 stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT $1", 1, 1, NULL,
+                                 stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_prepare(st.conn, "", "SELECT 1", stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_prepare(st.conn, NULL, "SELECT 1", stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_prepare(st.conn, "s", NULL, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query_prepared(st.conn, "", 0, NULL, stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_query_prepared(st.conn, "s", 1, NULL, stray_query,
+                                    NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_register_type(st.conn, NULL, decode_mood, NULL,
+                                   stray_registered, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_register_type(st.conn, "int4", NULL, NULL,
+                                   stray_registered, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_out(st.conn, NULL, stray_copy_row, stray_query,
+                              NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_out(st.conn, "COPY (SELECT 1) TO STDOUT", NULL,
+                              stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, NULL, stray_copy_ready, stray_query,
+                             NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY t FROM STDIN", NULL,
+                             stray_query, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_in(st.conn, "COPY t FROM STDIN", stray_copy_ready,
+                             NULL, NULL),
+           UV_EINVAL);
+  /* No COPY FROM STDIN runs: the write is refused, its drain never runs. */
+  CHECK_EQ(uvpg_conn_copy_write(st.conn, "1\n", 2, stray_drained, NULL),
+           UV_EINVAL);
+  CHECK_EQ(uvpg_conn_copy_write(st.conn, NULL, 2, stray_drained, NULL),
+           UV_EINVAL);
+  last_query_and_close(&loop, "SELECT 1");
+}
+
+/* A parameter table of INT_MAX x INT_MAX values is more than memory can
+ * hold: the copy of the parameters throws inside the library (today
+ * std::length_error), and the guard at the C boundary turns that into
+ * UV_ENOMEM instead of std::terminate().  `params` is never read: the
+ * table is refused before its first value. */
+static void test_guard_turns_throw_into_code(void) {
+  uv_loop_t loop;
+  const char *one[] = {"1"};
+  stray_calls = 0;
+  uv_loop_init(&loop);
+  CHECK_EQ(connect_now(&loop, dsn()), 0);
+  CHECK_EQ(uvpg_conn_executemany(st.conn, "SELECT $1", INT_MAX, INT_MAX, one,
+                                 stray_query, NULL),
+           UV_ENOMEM);
+  /* The connection is unharmed and nothing was queued. */
+  CHECK_EQ(uvpg_conn_get_status(st.conn), UVPG_CONN_READY);
+  last_query_and_close(&loop, "SELECT 2");
+  CHECK_STR(st.values[0], "2");
+}
+
 static void test_strerror(void) {
   CHECK_STR(uvpg_err_name(UVPG_ESERVER), "UVPG_ESERVER");
   CHECK_STR(uvpg_err_name(UV_ECONNREFUSED), "ECONNREFUSED");
@@ -731,6 +882,10 @@ int main(void) {
        test_copy},
       {"uvpg_conn_prepare/uvpg_conn_query_prepared: by name, described",
        test_prepare},
+      {"C boundary: a call that returns an error never runs its callback",
+       test_errors_never_call_back},
+      {"C boundary: an exception inside a call gives a code (UV_ENOMEM)",
+       test_guard_turns_throw_into_code},
   };
   size_t i, n = sizeof cases / sizeof cases[0];
   for (i = 0; i < n; i++) {

@@ -150,6 +150,10 @@ TEST_CASE("connect: malformed conninfo fails with UV_EINVAL in libpq's "
   CHECK(std::string(k.what()).find("nosuchoption") != std::string::npos);
   auto m = connect_error(&lf.loop, "host=a,b port=1,2,3");
   CHECK(m.code() == UV_EINVAL);
+  // Not a connection failure: the conninfo itself is wrong.
+  auto p = connect_error(&lf.loop, "host=127.0.0.1 port=notaport");
+  CHECK(p.code() == UV_EINVAL);
+  CHECK(std::string(p.what()).find("\"notaport\"") != std::string::npos);
 }
 
 TEST_CASE("connect: a refused port gives UV_ECONNREFUSED") {

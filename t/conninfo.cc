@@ -1,5 +1,5 @@
 // Conninfo parsing, masking and the host plan (src/conninfo.cc).
-#include "../src/internal.hh"
+#include "../src/engine/engine.hh"
 #include "test.hh"
 
 #include <unistd.h>
@@ -37,6 +37,30 @@ TEST_CASE("conninfo: multi-host lists pair hosts with ports") {
   REQUIRE(bad);
   CHECK(uvpg::detail::plan_hosts(*bad, err).empty());
   CHECK(err.find("port") != std::string::npos);
+}
+
+TEST_CASE("conninfo: a port that is not a number from 1 to 65535 fails "
+          "the plan in libpq's words") {
+  const struct {
+    const char *conninfo;
+    bool ok;
+  } cases[] = {
+      {"port=notaport", false},  {"port=0", false},
+      {"port=65536", false},     {"port=5432x", false},
+      {"port=99999999999999999999", false},
+      {"host=a,b port=5432,x", false},
+      {"port=1", true},          {"port=65535", true},
+      {"port= 5432 ", true},     {"port=", true},
+      {"host=a,b port=5432,", true},
+  };
+  for (const auto &c : cases) {
+    INFO(c.conninfo);
+    std::string err;
+    auto ci = uvpg::detail::parse_conninfo(c.conninfo, err);
+    REQUIRE(ci);
+    CHECK(uvpg::detail::plan_hosts(*ci, err).empty() == !c.ok);
+    CHECK((err.find("port") != std::string::npos) == !c.ok);
+  }
 }
 
 TEST_CASE("conninfo: parse errors never echo the password") {

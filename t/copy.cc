@@ -68,8 +68,11 @@ TEST_CASE_FIXTURE(loop_fixture,
     wait(&loop, b.query(std::string("DROP TABLE IF EXISTS copy_dst; "
                                     "CREATE TABLE copy_dst ") +
                         core_columns));
+    // A million rows take a while when make -j check runs the other
+    // programs beside this one: the watchdogs here are generous.
     wait(&loop, a.query(std::string("INSERT INTO copy_src ") + core_values,
-                        static_cast<int32_t>(n)));
+                        static_cast<int32_t>(n)),
+         300);
     long pauses = 0;
     std::string opts = std::string(" (FORMAT ") + format + ")";
     uint64_t rows = wait(
@@ -80,12 +83,15 @@ TEST_CASE_FIXTURE(loop_fixture,
     CHECK(rows == static_cast<uint64_t>(n));
     MESSAGE(std::string(format) << ": " << pauses << " writes waited for the socket");
     // Every value arrived as it left: no row differs either way.
-    CHECK(count_of(&loop, a,
+    CHECK(wait(&loop,
+               a.fetchval<int64_t>(
                    "SELECT count(*) FROM (SELECT i,s,b,r,d,n,t,v,y,ok,dt,"
                    "ts,tz,tm,iv,u,ip,j,a FROM copy_src EXCEPT ALL SELECT "
                    "i,s,b,r,d,n,t,v,y,ok,dt,ts,tz,tm,iv,u,ip,j,a FROM "
-                   "copy_dst) x") == 0);
-    CHECK(count_of(&loop, a, "SELECT count(*) FROM copy_dst") == n);
+                   "copy_dst) x"),
+               300) == 0);
+    CHECK(wait(&loop, a.fetchval<int64_t>("SELECT count(*) FROM copy_dst"),
+               300) == n);
   }
   wait(&loop, a.query("DROP TABLE copy_src; DROP TABLE copy_dst"));
 }

@@ -51,10 +51,25 @@ typedef char uvpg_check_hex[UVPG_VERSION_HEX ==
                                 : -1];
 typedef char uvpg_check_diag[UVPG_DIAG_SQLSTATE == 'C' ? 1 : -1];
 
+/* The features of 0.1.0 (uvpg(7), FEATURE MACROS); #error, not CHECK:
+ * a missing one must stop the build. */
+#if !defined(UVPG_HAS_CONNECT) || !defined(UVPG_HAS_QUERY_PARAMS) ||        \
+    !defined(UVPG_HAS_CONN_PROPERTIES) || !defined(UVPG_HAS_CURSOR) ||       \
+    !defined(UVPG_HAS_COPY) || !defined(UVPG_HAS_PREPARE) ||                 \
+    !defined(UVPG_HAS_EXECUTEMANY) || !defined(UVPG_HAS_REGISTER_TYPE) ||    \
+    !defined(UVPG_HAS_TYPED_GETTERS)
+#error "a UVPG_HAS_ macro of 0.1.0 is missing from <uvpg/version.h>"
+#endif
+
 static void test_version(void) {
   const char *s = uvpg_version_string();
   CHECK(uvpg_version() == UVPG_VERSION_HEX);
-  CHECK(s != NULL && s[0] != '\0');
+  /* One version everywhere: the library, the header and configure's
+   * AC_INIT (which uvpg.pc states too; the install test compares with
+   * pkg-config --modversion). */
+  CHECK(same(s, UVPG_VERSION_STRING));
+  CHECK(same(s, UVPG_TEST_PACKAGE_VERSION));
+  CHECK(UVPG_VERSION_IS_RELEASE == (UVPG_VERSION_SUFFIX[0] == '\0'));
 }
 
 static void test_errors(void) {

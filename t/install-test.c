@@ -3,6 +3,7 @@
  * scripts/check.sh installs uvpg into a scratch DESTDIR and builds this
  * file with nothing but what pkg-config reports for the installed uvpg.pc:
  *   gcc -std=c99 -D_POSIX_C_SOURCE=200809L -pedantic -Wall -Werror \
+ *     -DUVPG_PC_VERSION="\"$(pkg-config --modversion uvpg)\"" \
  *     -o install-test t/install-test.c $(pkg-config --cflags --libs uvpg)
  * then runs it with LD_LIBRARY_PATH set to the installed libdir.  It
  * checks that the installed header and the installed library agree (the
@@ -102,9 +103,14 @@ int main(void) {
   const char *dsn = getenv("UVPG_DSN");
   uv_loop_t *no_loop = NULL;
 
-  /* The header and the library come from the same release. */
+  /* The header and the library come from the same release, and say
+   * what pkg-config says (check-inner.sh defines UVPG_PC_VERSION as
+   * pkg-config --modversion uvpg). */
   CHECK(uvpg_version() == UVPG_VERSION_HEX);
-  CHECK(vs != NULL && vs[0] != '\0');
+  CHECK(vs != NULL && strcmp(vs, UVPG_VERSION_STRING) == 0);
+#ifdef UVPG_PC_VERSION
+  CHECK(strcmp(vs, UVPG_PC_VERSION) == 0);
+#endif
   CHECK(name != NULL && strcmp(name, "UVPG_ECONNBAD") == 0);
   /* An invalid argument is refused, and the callback is never called. */
   CHECK(uvpg_connect(no_loop, "", NULL, on_connect, NULL) == UV_EINVAL);

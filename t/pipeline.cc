@@ -320,6 +320,34 @@ TEST_CASE_FIXTURE(loop_fixture,
 }
 
 TEST_CASE_FIXTURE(loop_fixture,
+                  "statement cache: names are unique to their connection "
+                  "and never the program's") {
+  // Behind PgBouncer in transaction mode two client connections share a
+  // server session: the same name on both would let one run the other's
+  // statement.  And a program's own PREPARE uvpg_1 must stay its own.
+  auto a = test::connect(&loop);
+  auto b = test::connect(&loop);
+  wait(&loop, a.query("PREPARE uvpg_1 AS SELECT 'mine'"));
+  wait(&loop, a.query("PREPARE uvpg_p1 AS SELECT 'mine too'"));
+  CHECK(wait(&loop, a.fetchval<int32_t>("SELECT $1::int + 1", 1)) == 2);
+  CHECK(wait(&loop, b.fetchval<int32_t>("SELECT $1::int + 1", 1)) == 2);
+  auto st = wait(&loop, a.prepare("SELECT $1::int * 10"));
+  CHECK(wait(&loop, st.fetchval<int32_t>(int32_t{4})) == 40);
+  CHECK(wait(&loop, a.fetchval<std::string>("EXECUTE uvpg_1")) == "mine");
+  CHECK(wait(&loop, a.fetchval<std::string>("EXECUTE uvpg_p1")) ==
+        "mine too");
+  const char *names = "SELECT string_agg(name, ',' ORDER BY name) FROM "
+                      "pg_prepared_statements WHERE name LIKE '\\_uvpg\\_%'";
+  std::string na = wait(&loop, a.fetchval<std::string>(names));
+  std::string nb = wait(&loop, b.fetchval<std::string>(names));
+  INFO("a: " << na << "  b: " << nb);
+  CHECK(na.size() > 6);
+  CHECK(nb.size() > 6);
+  // The random part differs: no name of one is a name of the other.
+  CHECK(na.substr(0, 23) != nb.substr(0, 23));
+}
+
+TEST_CASE_FIXTURE(loop_fixture,
                   "statement cache: size 0 prepares nothing by name (for "
                   "PgBouncer)") {
   uvpg::connect_options o;
@@ -442,7 +470,7 @@ TEST_CASE_FIXTURE(loop_fixture,
   // The last handle is gone: DEALLOCATE is queued.
   CHECK(count_of(&loop, c,
                  "SELECT count(*) FROM pg_prepared_statements WHERE name "
-                 "LIKE 'uvpg_p%'") == 0);
+                 "~ '^_uvpg_[0-9a-f]{16}_p'") == 0);
   auto bad = c.prepare("SELEC 1");
   REQUIRE(test::run_until(&loop, [&] { return bad.available(); }));
   try {

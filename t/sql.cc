@@ -1,5 +1,5 @@
 // Placeholder conversion (src/sql.cc): %s and %(name)s to $n.
-#include "../src/internal.hh"
+#include "../src/sql.hh"
 #include "test.hh"
 
 TEST_SUITE_BEGIN("sql");

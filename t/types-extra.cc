@@ -5,7 +5,7 @@
 #include <algorithm>
 #include <string>
 
-#include "../src/internal.hh"
+#include "../src/type_context.hh"
 #include "test.hh"
 #include "uvpg/types/array.hh"
 #include "uvpg/types/hstore.hh"

@@ -83,11 +83,16 @@ using named_params = std::map<std::string, param, std::less<>>;
 struct query_options {
   /// Ask for every result column in binary form (each codec reads both).
   bool binary_results = false;
-  /// Bounds the statement once it runs (0: none).  On expiry uvpg asks
-  /// the server to cancel it; the statement fails with UV_ETIMEDOUT (the
-  /// server's 57014 error attached) and the connection stays usable.  If
-  /// the server does not end it within 5 s more, the connection is
-  /// closed and everything pending on it fails.
+  /// The statement's deadline, counted from the call (0: none).  At the
+  /// deadline the future fails with UV_ETIMEDOUT, whatever the server
+  /// does: a statement still queued leaves the queue; a running one is
+  /// cancelled on the server and its results are read and dropped in
+  /// the background (statements behind it wait for that, so a late
+  /// cancel cannot hit them), and the connection stays usable.  If the
+  /// server does not end it within 5 s of the cancel request, the
+  /// connection is closed and what is pending fails with UVPG_ECONNBAD.
+  /// A statement told UV_ETIMEDOUT may still have run: its outcome is
+  /// unknown.
   std::chrono::milliseconds timeout{0};
 };
 

@@ -10,16 +10,6 @@
  * this header after declaring them, so either header may come first. */
 #include "../uvpg.h"
 
-/* No function of the C ABI lets a C++ exception out: to C++ callers
- * they are noexcept.  (<uvpg.h> may define it first.) */
-#ifndef UVPG_NOEXCEPT
-#ifdef __cplusplus
-#define UVPG_NOEXCEPT noexcept
-#else
-#define UVPG_NOEXCEPT
-#endif
-#endif
-
 #ifdef __cplusplus
 extern "C" {
 #endif

@@ -1,11 +1,18 @@
-// The C ABI: a thin shim over the C++ engine.  Every entry point is
-// noexcept in effect: nothing below throws except allocation, which is
-// caught and reported as UV_ENOMEM.
+// The C ABI of connections and results: a thin shim over the engine.
+// Every entry point is noexcept; each one whose body can throw runs it
+// through the guard of guard.hh, so an exception becomes a code and never
+// reaches C.
+#include <memory>
 #include <new>
 
-#include "../internal.hh"
+#include "../engine/engine.hh"
+#include "../sql.hh"
+#include "guard.hh"
 
+using uvpg::detail::capi_guard;
+using uvpg::detail::capi_guard_or;
 using uvpg::detail::conn_impl;
+using uvpg::detail::nothing;
 
 namespace {
 
@@ -43,8 +50,9 @@ struct c_query final : uvpg::detail::op {
 // The op of a C statement: `sql` with %s placeholders converted, checked
 // against `nparams`.  A mistake makes it a refused op, which fails in
 // its turn through the callback like any other query error.
-c_query *make_c_query(const char *sql, bool with_params, int nparams,
-                      uvpg_query_cb cb, void *data) {
+std::unique_ptr<c_query> make_c_query(const char *sql, bool with_params,
+                                      int nparams, uvpg_query_cb cb,
+                                      void *data) {
   std::string err;
   size_t count = 0;
   auto text = uvpg::detail::convert_placeholders(sql, with_params, nullptr,
@@ -56,7 +64,7 @@ c_query *make_c_query(const char *sql, bool with_params, int nparams,
           " parameters were given";
     text.reset();
   }
-  auto *o = new c_query;
+  auto o = std::make_unique<c_query>();
   o->cb = cb;
   o->data = data;
   o->simple = false;
@@ -95,9 +103,10 @@ bool in_range(const uvpg_result_t *res, int row, int col) {
 }
 
 // Reads one value through the C++ codec of T: the same validation and
-// both wire forms.  0: *out set; 1: SQL NULL, *out untouched; < 0: error.
+// both wire forms.  0: *out set; 1: SQL NULL, *out untouched; < 0: error
+// (the codec's data_error gives UVPG_EDATA through the guard).
 template <class T, class Out>
-int get_typed(const uvpg_result_t *res, int row, int col, Out *out) {
+int get_typed(const uvpg_result_t *res, int row, int col, Out *out) noexcept {
   if (!out || !in_range(res, row, col)) {
     return UV_EINVAL;
   }
@@ -105,24 +114,21 @@ int get_typed(const uvpg_result_t *res, int row, int col, Out *out) {
   if (PQgetisnull(pg, row, col)) {
     return 1;
   }
-  uvpg::field f(PQgetvalue(pg, row, col), PQgetlength(pg, row, col), false,
-                PQftype(pg, col), PQfformat(pg, col) == 1,
-                PQfname(pg, col), nullptr);
-  try {
+  return capi_guard([&] {
+    uvpg::field f(PQgetvalue(pg, row, col), PQgetlength(pg, row, col), false,
+                  PQftype(pg, col), PQfformat(pg, col) == 1,
+                  PQfname(pg, col), nullptr);
     *out = static_cast<Out>(uvpg::codec<T>::decode(f));
     return 0;
-  } catch (const uvpg::error &e) {
-    return e.status();
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 } // namespace
 
 extern "C" {
 
-UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts) {
+UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts)
+    UVPG_NOEXCEPT {
   if (!opts) {
     return;
   }
@@ -139,7 +145,7 @@ UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts) {
 
 UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
                              const uvpg_connect_opts_t *opts,
-                             uvpg_connect_cb cb, void *data) {
+                             uvpg_connect_cb cb, void *data) UVPG_NOEXCEPT {
   if (!loop || !cb) {
     return UV_EINVAL;
   }
@@ -148,79 +154,83 @@ UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
     uvpg_connect_opts_init(&defaults);
     opts = &defaults;
   }
-  uvpg::connect_options o;
-  o.timeout = std::chrono::milliseconds(opts->timeout_ms);
-  o.echo = opts->echo != 0;
-  o.enable_json = opts->enable_json != 0;
-  o.enable_hstore = opts->enable_hstore != 0;
-  o.enable_uuid = opts->enable_uuid != 0;
-  o.max_pipeline = opts->max_pipeline;
-  o.statement_cache_size = opts->statement_cache_size;
-  o.max_cached_statement_lifetime =
-      std::chrono::seconds(opts->statement_lifetime_s);
-  o.max_cacheable_statement_size = opts->max_cacheable_size;
-  try {
+  return capi_guard([&] {
+    uvpg::connect_options o;
+    o.timeout = std::chrono::milliseconds(opts->timeout_ms);
+    o.echo = opts->echo != 0;
+    o.enable_json = opts->enable_json != 0;
+    o.enable_hstore = opts->enable_hstore != 0;
+    o.enable_uuid = opts->enable_uuid != 0;
+    o.max_pipeline = opts->max_pipeline;
+    o.statement_cache_size = opts->statement_cache_size;
+    o.max_cached_statement_lifetime =
+        std::chrono::seconds(opts->statement_lifetime_s);
+    o.max_cacheable_statement_size = opts->max_cacheable_size;
     uvpg::detail::loop_scope scope(loop);
+    auto waiter = std::make_unique<c_connect>(cb, data);
     auto *c = new uvpg_conn_s(loop, o);
-    c->on_connect = new c_connect(cb, data);
-    c->start(conninfo);
+    try {
+      c->start(conninfo);
+    } catch (...) {
+      // Freed from the loop; with no waiter yet, no callback runs.
+      c->close(nullptr);
+      throw;
+    }
+    // start() only schedules: the waiter is first needed from the loop.
+    c->on_connect = waiter.release();
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
                                 int nparams, const char *const *params,
-                                uvpg_query_cb cb, void *data) {
+                                uvpg_query_cb cb, void *data) UVPG_NOEXCEPT {
   if (!conn || !sql || nparams < 0 || (nparams > 0 && !params)) {
     return UV_EINVAL;
   }
-  try {
-    c_query *o = make_c_query(sql, nparams > 0, nparams, cb, data);
+  return capi_guard([&] {
+    auto o = make_c_query(sql, nparams > 0, nparams, cb, data);
     if (!o->refused) {
       o->simple = nparams == 0;
-      add_text_params(o, static_cast<size_t>(nparams), params);
+      add_text_params(o.get(), static_cast<size_t>(nparams), params);
     }
-    conn->submit(o);
+    conn->submit(o.release());
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,
                                       int nsets, int nparams,
                                       const char *const *params,
-                                      uvpg_query_cb cb, void *data) {
+                                      uvpg_query_cb cb,
+                                      void *data) UVPG_NOEXCEPT {
   if (!conn || !sql || nsets < 0 || nparams < 0 ||
       (nsets > 0 && nparams > 0 && !params)) {
     return UV_EINVAL;
   }
-  try {
-    c_query *o = make_c_query(sql, nparams > 0, nparams, cb, data);
+  return capi_guard([&] {
+    auto o = make_c_query(sql, nparams > 0, nparams, cb, data);
     if (!o->refused && nsets == 0) {
       // Nothing to run: completes, in its turn, with an empty success.
       o->sql = "";
     } else if (!o->refused) {
       o->rows = static_cast<size_t>(nsets);
-      add_text_params(o, o->rows * static_cast<size_t>(nparams), params);
+      add_text_params(o.get(), o->rows * static_cast<size_t>(nparams),
+                      params);
     }
-    conn->submit(o);
+    conn->submit(o.release());
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
                                   const char *sql, uvpg_query_cb cb,
-                                  void *data) {
+                                  void *data) UVPG_NOEXCEPT {
   if (!conn || !name || !*name || !sql) {
     return UV_EINVAL;
   }
-  try {
-    c_query *o = make_c_query(sql, true, -1, cb, data);
+  return capi_guard([&] {
+    auto o = make_c_query(sql, true, -1, cb, data);
     if (!o->refused && uvpg::detail::shape_of(o->sql).copy) {
       o->refused = UVPG_EPARAM;
       o->refused_why = "uvpg_conn_prepare: a COPY cannot be prepared; use "
@@ -228,221 +238,206 @@ UVPG_EXTERN int uvpg_conn_prepare(uvpg_conn_t *conn, const char *name,
     }
     o->named = name;
     o->describe = !o->refused;
-    conn->submit(o);
+    conn->submit(o.release());
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_conn_query_prepared(uvpg_conn_t *conn, const char *name,
                                          int nparams,
                                          const char *const *params,
-                                         uvpg_query_cb cb, void *data) {
+                                         uvpg_query_cb cb,
+                                         void *data) UVPG_NOEXCEPT {
   if (!conn || !name || !*name || nparams < 0 || (nparams > 0 && !params)) {
     return UV_EINVAL;
   }
-  try {
-    auto *o = new c_query;
+  return capi_guard([&] {
+    auto o = std::make_unique<c_query>();
     o->cb = cb;
     o->data = data;
     o->named = name;
     o->simple = false;
-    add_text_params(o, static_cast<size_t>(nparams), params);
-    conn->submit(o);
+    add_text_params(o.get(), static_cast<size_t>(nparams), params);
+    conn->submit(o.release());
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
-UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res) {
+UVPG_EXTERN int uvpg_result_nparams(const uvpg_result_t *res) UVPG_NOEXCEPT {
   return res ? PQnparams(pgres(res)) : -1;
 }
 
 UVPG_EXTERN unsigned int uvpg_result_paramtype(const uvpg_result_t *res,
-                                               int index) {
+                                               int index) UVPG_NOEXCEPT {
   return res ? PQparamtype(pgres(res), index) : 0;
 }
 
 UVPG_EXTERN void uvpg_conn_close(uvpg_conn_t *conn, uvpg_close_cb cb,
-                                 void *data) {
+                                 void *data) UVPG_NOEXCEPT {
   if (!conn) {
     return;
   }
-  try {
-    conn->close(cb ? new c_close(cb, data) : nullptr);
-  } catch (const std::bad_alloc &) {
-    conn->close(nullptr); // still close; the callback is lost
-  }
+  capi_guard_or(nothing, [&] {
+    // Without memory for the waiter the connection still closes; only
+    // the callback is lost.
+    conn->close(cb ? new (std::nothrow) c_close(cb, data) : nullptr);
+  });
 }
 
-UVPG_EXTERN const char *uvpg_conn_error_message(const uvpg_conn_t *conn) {
+UVPG_EXTERN const char *
+uvpg_conn_error_message(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn ? conn->error_msg.c_str() : "";
 }
 
-UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn) {
+UVPG_EXTERN const char *
+uvpg_conn_error_sqlstate(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn && !conn->error_sqlstate.empty()
              ? conn->error_sqlstate.c_str()
              : nullptr;
 }
 
-UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data) {
+UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn,
+                                    void *data) UVPG_NOEXCEPT {
   if (conn) {
     conn->user_data = data;
   }
 }
 
-UVPG_EXTERN void *uvpg_conn_get_data(const uvpg_conn_t *conn) {
+UVPG_EXTERN void *uvpg_conn_get_data(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn ? conn->user_data : nullptr;
 }
 
-UVPG_EXTERN uv_loop_t *uvpg_conn_get_loop(const uvpg_conn_t *conn) {
+UVPG_EXTERN uv_loop_t *
+uvpg_conn_get_loop(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn ? conn->loop : nullptr;
 }
 
-UVPG_EXTERN int uvpg_conn_is_closed(const uvpg_conn_t *conn) {
-  return !conn || conn->close_requested ||
-         conn->st == conn_impl::state::broken;
+// ---- properties: the engine's (src/engine/properties.cc) ----
+
+UVPG_EXTERN int uvpg_conn_is_closed(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
+  return !conn || conn->is_closed();
 }
 
-UVPG_EXTERN uvpg_conn_status_t uvpg_conn_get_status(const uvpg_conn_t *conn) {
-  if (!conn || conn->close_requested) {
-    return UVPG_CONN_CLOSED;
-  }
-  switch (conn->st) {
-  case conn_impl::state::resolving:
-  case conn_impl::state::connecting:
-    return UVPG_CONN_CONNECTING;
-  case conn_impl::state::ready:
-    if (conn->on_connect) {
-      return UVPG_CONN_CONNECTING;
-    }
-    return conn->busy() ? UVPG_CONN_BUSY
-                                                  : UVPG_CONN_READY;
-  case conn_impl::state::broken:
-    return UVPG_CONN_BROKEN;
-  default:
-    return UVPG_CONN_CLOSED;
-  }
+UVPG_EXTERN uvpg_conn_status_t
+uvpg_conn_get_status(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
+  return conn ? conn->status() : UVPG_CONN_CLOSED;
 }
-
-namespace {
-// libpq answers only for a live session; a closed or lost one has none.
-const PGconn *live_pg(const uvpg_conn_t *conn) {
-  return conn && conn->st == conn_impl::state::ready ? conn->pg : nullptr;
-}
-} // namespace
 
 UVPG_EXTERN uvpg_trans_status_t
-uvpg_conn_get_transaction_status(const uvpg_conn_t *conn) {
-  const PGconn *pg = live_pg(conn);
-  return pg ? static_cast<uvpg_trans_status_t>(PQtransactionStatus(pg))
-            : UVPG_TRANS_UNKNOWN;
+uvpg_conn_get_transaction_status(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
+  return conn ? conn->transaction_status() : UVPG_TRANS_UNKNOWN;
 }
 
-UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn) {
+UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
   return conn ? conn->dsn.c_str() : "";
 }
 
-UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn) {
-  const PGconn *pg = live_pg(conn);
-  return pg ? PQbackendPID(pg) : 0;
+UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
+  return conn ? conn->backend_pid() : 0;
 }
 
-UVPG_EXTERN const char *uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
-                                                       const char *name) {
-  const PGconn *pg = live_pg(conn);
-  return pg && name ? PQparameterStatus(pg, name) : nullptr;
+UVPG_EXTERN const char *
+uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
+                               const char *name) UVPG_NOEXCEPT {
+  return conn ? conn->parameter_status(name) : nullptr;
 }
 
-UVPG_EXTERN int uvpg_conn_get_protocol_version(const uvpg_conn_t *conn) {
-  const PGconn *pg = live_pg(conn);
-  return pg ? PQprotocolVersion(pg) : 0;
+UVPG_EXTERN int uvpg_conn_get_protocol_version(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
+  return conn ? conn->protocol_version() : 0;
 }
 
-UVPG_EXTERN int uvpg_conn_get_server_version(const uvpg_conn_t *conn) {
-  const PGconn *pg = live_pg(conn);
-  return pg ? PQserverVersion(pg) : 0;
+UVPG_EXTERN int uvpg_conn_get_server_version(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
+  return conn ? conn->server_version() : 0;
 }
 
-UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn) {
-  const PGconn *pg = live_pg(conn);
-  return pg ? PQparameterStatus(pg, "client_encoding") : nullptr;
+UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
+  return conn ? conn->encoding() : nullptr;
 }
 
-UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn) {
+UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
   return conn ? 1 : 0;
 }
 
-UVPG_EXTERN const char *uvpg_conn_get_isolation_level(const uvpg_conn_t *conn) {
+UVPG_EXTERN const char *
+uvpg_conn_get_isolation_level(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn && !conn->isolation.empty() ? conn->isolation.c_str()
                                           : nullptr;
 }
 
-UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn) {
+UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
   return conn ? static_cast<unsigned int>(conn->opts.timeout.count()) : 0;
 }
 
-UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn) {
+UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   return conn && conn->opts.echo;
 }
 
 // ---- results: libpq's, with range checks libpq leaves to the caller ----
 
-UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res) {
+UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res) UVPG_NOEXCEPT {
   return res ? PQntuples(pgres(res)) : 0;
 }
 
-UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res) {
+UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res) UVPG_NOEXCEPT {
   return res ? PQnfields(pgres(res)) : 0;
 }
 
 UVPG_EXTERN const char *uvpg_result_fname(const uvpg_result_t *res,
-                                          int col) {
+                                          int col) UVPG_NOEXCEPT {
   return res ? PQfname(pgres(res), col) : nullptr;
 }
 
 UVPG_EXTERN int uvpg_result_fnumber(const uvpg_result_t *res,
-                                    const char *name) {
+                                    const char *name) UVPG_NOEXCEPT {
   return res && name ? PQfnumber(pgres(res), name) : -1;
 }
 
 UVPG_EXTERN unsigned int uvpg_result_ftype(const uvpg_result_t *res,
-                                           int col) {
+                                           int col) UVPG_NOEXCEPT {
   return res ? PQftype(pgres(res), col) : 0;
 }
 
 
 UVPG_EXTERN const char *uvpg_result_value(const uvpg_result_t *res, int row,
-                                          int col) {
+                                          int col) UVPG_NOEXCEPT {
   return in_range(res, row, col) ? PQgetvalue(pgres(res), row, col)
                                  : nullptr;
 }
 
 UVPG_EXTERN int uvpg_result_length(const uvpg_result_t *res, int row,
-                                   int col) {
+                                   int col) UVPG_NOEXCEPT {
   return in_range(res, row, col) ? PQgetlength(pgres(res), row, col) : 0;
 }
 
 UVPG_EXTERN int uvpg_result_isnull(const uvpg_result_t *res, int row,
-                                   int col) {
+                                   int col) UVPG_NOEXCEPT {
   return in_range(res, row, col) ? PQgetisnull(pgres(res), row, col) : 1;
 }
 
-UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col) {
+UVPG_EXTERN int uvpg_result_fmod(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT {
   return res ? PQfmod(pgres(res), col) : -1;
 }
 
-UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col) {
+UVPG_EXTERN int uvpg_result_fsize(const uvpg_result_t *res, int col)
+    UVPG_NOEXCEPT {
   return res ? PQfsize(pgres(res), col) : 0;
 }
 
-UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res) {
+UVPG_EXTERN const char *uvpg_result_cmd_status(const uvpg_result_t *res)
+    UVPG_NOEXCEPT {
   return res ? PQcmdStatus(const_cast<PGresult *>(pgres(res))) : "";
 }
 
-UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res) {
+UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res)
+    UVPG_NOEXCEPT {
   if (!res) {
     return -1;
   }
@@ -450,16 +445,17 @@ UVPG_EXTERN long long uvpg_result_cmd_tuples(const uvpg_result_t *res) {
   return *n ? std::strtoll(n, nullptr, 10) : -1;
 }
 
-UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res) {
+UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res)
+    UVPG_NOEXCEPT {
   return res ? PQresultErrorMessage(pgres(res)) : "";
 }
 
 UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
-                                                int field) {
+                                                int field) UVPG_NOEXCEPT {
   return res ? PQresultErrorField(pgres(res), field) : nullptr;
 }
 
-UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) {
+UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) UVPG_NOEXCEPT {
   PQclear(reinterpret_cast<PGresult *>(res));
 }
 
@@ -467,11 +463,12 @@ UVPG_EXTERN int uvpg_conn_register_type(uvpg_conn_t *conn,
                                         const char *type_name,
                                         uvpg_decode_cb decode,
                                         void *decode_data,
-                                        uvpg_register_cb cb, void *data) {
+                                        uvpg_register_cb cb, void *data)
+    UVPG_NOEXCEPT {
   if (!conn || !type_name || !decode) {
     return UV_EINVAL;
   }
-  try {
+  return capi_guard([&] {
     conn->register_type(type_name, decode, decode_data,
                         [conn, cb, data](int status, uvpg::oid_t oid) {
                           if (cb) {
@@ -479,13 +476,11 @@ UVPG_EXTERN int uvpg_conn_register_type(uvpg_conn_t *conn,
                           }
                         });
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_result_get_custom(const uvpg_result_t *res, int row,
-                                       int col, void *out) {
+                                       int col, void *out) UVPG_NOEXCEPT {
   if (!in_range(res, row, col)) {
     return UV_EINVAL;
   }
@@ -509,17 +504,17 @@ UVPG_EXTERN int uvpg_result_get_custom(const uvpg_result_t *res, int row,
 }
 
 UVPG_EXTERN int uvpg_result_get_bool(const uvpg_result_t *res, int row,
-                                     int col, int *out) {
+                                     int col, int *out) UVPG_NOEXCEPT {
   return get_typed<bool>(res, row, col, out);
 }
 
 UVPG_EXTERN int uvpg_result_get_int64(const uvpg_result_t *res, int row,
-                                      int col, long long *out) {
+                                      int col, long long *out) UVPG_NOEXCEPT {
   return get_typed<int64_t>(res, row, col, out);
 }
 
 UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
-                                       int col, double *out) {
+                                       int col, double *out) UVPG_NOEXCEPT {
   return get_typed<double>(res, row, col, out);
 }
 

@@ -14,7 +14,8 @@
 // engine (a conn_ref), which the C connection handle is.
 //
 // Every entry point is noexcept; those that can throw run their body
-// through guard() or guard_or(), which also mark the call on the stack.
+// through guard(): capi_guard() (guard.hh), with the call marked on the
+// cursor's stack.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
@@ -23,7 +24,8 @@
 #include <stdexcept>
 
 #include "../cursor.hh"
-#include "../internal.hh"
+#include "../engine/engine.hh"
+#include "guard.hh"
 #include "uvpg/cursor.h"
 #include "uvpg/cursor.hh"
 
@@ -41,39 +43,15 @@ struct uvpg_cursor_s final {
 
 namespace {
 
-// XXX(cursor): capi_guard() and capi_guard_or() of src/capi/guard.hh
-// once it lands; these have its shape and mapping, plus the call mark.
-
-// The C code of the exception being handled, its text in `msg`.
-int error_code(std::string *msg) noexcept {
-  std::string ignored;
-  return uvpg::detail::cursor_status(std::current_exception(),
-                                     msg ? *msg : ignored);
-}
-
-// Runs `f`, a body that returns a code, with the call marked on `cur`'s
-// stack (outcomes reached meanwhile wait for the loop).
+// Runs `f`, a body that returns a code, through capi_guard() with the
+// call marked on `cur`'s stack (outcomes reached meanwhile wait for the
+// loop).
 template <class F> int guard(uvpg_cursor_t *cur, F &&f) noexcept {
-  try {
-    std::optional<cursor_access::call_scope> mark;
-    if (cur) {
-      mark.emplace(cur->cur);
-    }
-    return std::forward<F>(f)();
-  } catch (const std::length_error &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return error_code(nullptr);
+  std::optional<cursor_access::call_scope> mark;
+  if (cur) {
+    mark.emplace(cur->cur);
   }
-}
-
-// Runs `f`, a body with no room for a code; `failed` when it throws.
-template <class R, class F> R guard_or(R failed, F &&f) noexcept {
-  try {
-    return std::forward<F>(f)();
-  } catch (...) {
-    return failed;
-  }
+  return uvpg::detail::capi_guard(std::forward<F>(f));
 }
 
 // The status of an operation's outcome (and its message on failure);
@@ -307,7 +285,9 @@ UVPG_EXTERN int uvpg_cursor_mogrify(uvpg_cursor_t *cur, const char *sql,
     try {
       text = cur->cur.mogrify(sql, c_params(nparams, params));
     } catch (...) {
-      return error_code(&cur->error); // the message is the program's
+      // The message is the program's to read.
+      return uvpg::detail::cursor_status(std::current_exception(),
+                                         cur->error);
     }
     char *s = static_cast<char *>(std::malloc(text.size() + 1));
     if (!s) {

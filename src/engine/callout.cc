@@ -15,13 +15,15 @@
 // and its results are read and dropped in the background (the next
 // statement cannot start before, or the cancel could hit it), under the
 // cancel grace of the connection's timer.
-#include "../internal.hh"
+#include "engine.hh"
 
 namespace uvpg::detail {
 
 void conn_impl::post(callout::kind k, op *o, int status, PGresult *res) {
   callouts.push_back({k, status, o, res});
-  if (!in_entry && !callouts_due) {
+  // Once closed, maybe_free() delivers what is left: a deferred task
+  // could outlive the connection.
+  if (!in_entry && !callouts_due && !close_requested) {
     callouts_due = true;
     later([this] { callouts_due = false; }); // its entry_scope delivers
   }

@@ -20,7 +20,7 @@
 
 #include <netdb.h>
 
-#include "../internal.hh"
+#include "engine.hh"
 
 namespace uvpg::detail {
 namespace {

@@ -5,11 +5,15 @@
 // non-blocking connect does not do: resolving host names off the loop
 // (libpq would call getaddrinfo inside PQconnectPoll) and enforcing a
 // timeout per attempt (libpq ignores connect_timeout in async mode).
+#include "config.h"
+
 #include <algorithm>
 #include <cstdlib>
 #include <fstream>
 
-#include "../internal.hh"
+#include <libpq-fe.h>
+
+#include "conninfo.hh"
 
 namespace uvpg::detail {
 
@@ -240,6 +244,37 @@ bool read_service(const std::string &path, const std::string &name,
   return found;
 }
 
+// libpq's check of one port of a list, in its words: an integer from 1
+// to 65535 with spaces around it, or empty for the default.  libpq
+// would only say so while connecting, as a failed attempt.
+bool valid_port(const std::string &port, std::string &err) {
+  size_t begin = 0;
+  size_t end = port.size();
+  while (begin < end && is_space(port[begin])) {
+    ++begin;
+  }
+  while (end > begin && is_space(port[end - 1])) {
+    --end;
+  }
+  if (begin == end) {
+    return port.empty();
+  }
+  long value = 0;
+  for (size_t i = begin; i < end; ++i) {
+    if (port[i] < '0' || port[i] > '9' || value > 65535) {
+      err = "invalid integer value \"" + port +
+            "\" for connection option \"port\"";
+      return false;
+    }
+    value = value * 10 + (port[i] - '0');
+  }
+  if (value < 1 || value > 65535) {
+    err = "invalid port number: \"" + port + "\"";
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 bool expand_service(conninfo &ci, std::string &err) {
@@ -303,6 +338,11 @@ std::vector<host_spec> plan_hosts(const conninfo &ci, std::string &err) {
     err = "could not match " + std::to_string(ports.size()) +
           " port numbers to " + std::to_string(n) + " hosts";
     return {};
+  }
+  for (const std::string &p : ports) {
+    if (!valid_port(p, err)) {
+      return {};
+    }
   }
   std::vector<host_spec> out(n);
   for (size_t i = 0; i < n; ++i) {

@@ -9,7 +9,7 @@
 // changed.  A poll handle is stopped before libpq closes its descriptor
 // (PQfinish or a failed attempt), so the kernel never reuses a number
 // that epoll still watches.
-#include "../internal.hh"
+#include "engine.hh"
 
 namespace uvpg::detail {
 namespace {

@@ -10,7 +10,8 @@
 // while idle, so a server that goes away is noticed at once.
 #include <cstdio>
 
-#include "../internal.hh"
+#include "../sql.hh"
+#include "engine.hh"
 
 namespace uvpg::detail {
 

@@ -2,7 +2,11 @@
 // connection, so a repeated statement is parsed and planned once (the
 // engine sends its Parse in the same pipeline segment as its first
 // execution, so caching costs no round trip).
-#include "../internal.hh"
+#include <cstring>
+
+#include <uv.h>
+
+#include "stmt_cache.hh"
 
 namespace uvpg::detail {
 
@@ -57,7 +61,7 @@ stmt_entry *stmt_cache::insert(std::string key, uint64_t now) {
   }
   auto *e = new stmt_entry;
   e->key = std::move(key);
-  e->name = "uvpg_" + std::to_string(++counter);
+  e->name = prefix + std::to_string(++counter);
   e->created = now;
   map.emplace(e->key, e);
   link_front(e);
@@ -75,6 +79,24 @@ void stmt_cache::forget(stmt_entry *e, bool deallocate) {
     evicted.push_back(e->name);
   }
   release(e);
+}
+
+std::string statement_prefix() {
+  unsigned char bytes[8];
+  if (uv_random(nullptr, nullptr, bytes, sizeof bytes, 0, nullptr) != 0) {
+    // No entropy source: the clock and an address still differ between
+    // the connections of a process and between processes.
+    uint64_t v = uv_hrtime() ^ reinterpret_cast<uintptr_t>(&v);
+    std::memcpy(bytes, &v, sizeof bytes);
+  }
+  static const char hex[] = "0123456789abcdef";
+  std::string out = "_uvpg_";
+  for (unsigned char b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  out += '_';
+  return out;
 }
 
 } // namespace uvpg::detail

@@ -21,7 +21,7 @@
 #include <strings.h>
 
 #include "wire.hh"
-#include "../internal.hh"
+#include "../type_context.hh"
 #include "uvpg/types/array.hh"
 
 namespace uvpg {

@@ -14,7 +14,7 @@
 #include <strings.h>
 
 #include "wire.hh"
-#include "../internal.hh"
+#include "../type_context.hh"
 #include "uvpg/types/hstore.hh"
 
 namespace uvpg {

@@ -9,12 +9,12 @@
 //
 // The parser is the expensive part to make (its buffers grow to the
 // largest document seen); the document is the per-value part.  So each
-// connection keeps one parser in its type_context (src/internal.hh) and
+// connection keeps one parser in its type_context (src/type_context.hh) and
 // each json owns one document.
 #include <cstring>
 #include <optional>
 
-#include "../internal.hh"
+#include "../type_context.hh"
 #include "uvpg/types/json.hh"
 
 namespace uvpg {

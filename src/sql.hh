@@ -1,0 +1,53 @@
+// sql.cc: the SQL lexer, placeholders and the shape of a statement.
+#ifndef UVPG_SQL_HH
+#define UVPG_SQL_HH
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "uvpg/connection.hh"
+
+
+namespace uvpg::detail {
+
+/// Index just past the quoted text, quoted identifier, dollar-quoted
+/// body or comment that starts at `i` in `sql`, or `i` when none does:
+/// the places where `%` or `$1` is data, not a placeholder.
+size_t skip_inert(std::string_view sql, size_t i);
+/// True for a character that continues an SQL identifier.
+bool ident_char(char c);
+
+/// Rewrites `%s` and `%(name)s` to `$n`, `%%` to `%`, skipping quoted
+/// text, quoted identifiers, dollar quotes and comments.  `names`, when
+/// given, receives the name bound to each `$n` in order; `count` the
+/// number of placeholders converted.  Returns nullopt and sets `err` on
+/// a malformed or mixed placeholder.  SQL with `$n` placeholders, or with
+/// no placeholder and no parameters, is returned unchanged.
+std::optional<std::string> convert_placeholders(
+    std::string_view sql, bool with_params, std::vector<std::string> *names,
+    size_t *count, std::string &err);
+
+/// What the lexer tells of a statement before it is sent.
+struct sql_shape {
+  bool single = true; // one statement: the extended protocol can send it
+  bool copy = false;  // starts with COPY: the COPY protocol may follow
+  /// A query or DML statement (SELECT, INSERT, UPDATE, DELETE, MERGE,
+  /// WITH, VALUES, TABLE, CALL): worth a place in the statement cache.
+  /// Transaction control, DDL and session commands are prepared unnamed.
+  bool cacheable = false;
+};
+sql_shape shape_of(std::string_view sql);
+
+/// Binds `%(name)s` placeholders: the statement with `$n` and the values
+/// in `$n` order.  \throws error (UVPG_EPARAM) for a missing or unused
+/// name, or mixed placeholders.
+std::pair<std::string, params> bind_named(std::string_view sql,
+                                          const named_params &args);
+
+} // namespace uvpg::detail
+
+#endif // UVPG_SQL_HH
