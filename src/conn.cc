@@ -71,6 +71,7 @@ void conn_impl::close(close_waiter *w) {
     return;
   }
   close_requested = true;
+  ++generation; // every conn_ref taken so far is released
   on_close = w;
   if (resolver_busy) {
     // Its callback still comes (with UV_ECANCELED or a late result);
@@ -278,18 +279,36 @@ future<connection> connection::connect(uv_loop_t *loop,
   return f;
 }
 
+connection::connection(conn_impl *impl) noexcept : _impl(impl) {
+  if (_impl) {
+    _impl->handle = this;
+  }
+}
+
+connection::connection(connection &&o) noexcept
+    : _impl(std::exchange(o._impl, nullptr)) {
+  if (_impl) {
+    _impl->handle = this;
+  }
+}
+
 connection &connection::operator=(connection &&o) noexcept {
   if (this != &o) {
     if (_impl) {
+      _impl->handle = nullptr;
       _impl->close(nullptr);
     }
     _impl = std::exchange(o._impl, nullptr);
+    if (_impl) {
+      _impl->handle = this;
+    }
   }
   return *this;
 }
 
 connection::~connection() {
   if (_impl) {
+    _impl->handle = nullptr;
     _impl->close(nullptr);
   }
 }
@@ -575,6 +594,11 @@ future<result> connection::query(std::string_view sql, params args,
   if (!_impl) {
     return fail_query(UVPG_ECLOSED, "query on a closed connection");
   }
+  return detail::submit_query(_impl, sql, std::move(args), opts);
+}
+
+future<result> detail::submit_query(conn_impl *_impl, std::string_view sql,
+                                    params args, const query_options &opts) {
   detail::loop_scope scope(_impl->loop);
   std::string err;
   size_t count = 0;
@@ -649,6 +673,7 @@ future<void> connection::close() {
   }
   auto *w = new promise_close;
   auto f = w->p.get_future();
+  _impl->handle = nullptr;
   std::exchange(_impl, nullptr)->close(w);
   return f;
 }

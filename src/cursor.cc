@@ -1,21 +1,26 @@
-// uvpg::cursor: DB-API cursors over connection::query().
+// uvpg::cursor: DB-API cursors over the connection's queue.
 //
 // Every statement goes through the connection's public queue, so a
 // cursor's statements and the program's other queries run in the order
 // they were queued.  Operations on one cursor are serialised by a "turn"
 // (a FIFO gate): an operation starts at once when the cursor is idle,
-// else when the one before it has finished.
+// else when the one before it has finished.  The turn is the cursor's
+// one ordering mechanism: an operation completes inside its turn, so
+// outcomes come in call order, for the C ABI too (src/cursor.hh).  A
+// C++ operation passes the turn on just before its future is fulfilled,
+// so the continuation that consumes a row may ask for the next one and
+// get it at once.
 //
 // Lifetime.  The state is shared by the cursor object and its pending
 // operations (coroutines), so the cursor may go away while they finish.
-// An operation touches the connection only (a) inside the call that
-// started it, (b) when resumed by the completion of one of its own
-// statements, or (c) after taking its turn while the cursor is open; in
-// each case the connection engine is alive: (a) and (c) because the
-// cursor's connection must outlive it, (b) because the engine completes
-// every statement before it frees itself.  Once the cursor is closed no
-// operation sends anything more, except close() itself, which decides
-// and queues its statement in cases (a) or (b).
+// It holds the connection engine through a conn_ref (conn_ref.hh), never
+// the program's uvpg::connection: the ref reads null once the connection
+// is closed, and an operation checks it before it sends anything.  When
+// the connection closes, connection_closing() comes once pending work
+// of the engine's own failed; the cursor then holds the close callback
+// back (conn_impl::hold()) until every operation in its turn finished,
+// each with UV_ECANCELED (uvpg(7) rule 3).  Once the cursor is closed no
+// operation sends anything more, except close() itself.
 //
 // Named cursors.  The cursor keeps at most one batch of rows (`res`),
 // the rows just before the server's position `srv`:
@@ -26,6 +31,8 @@
 #include <deque>
 
 #include "types/wire.hh"
+#include "conn_ref.hh"
+#include "cursor.hh"
 #include "engine/engine.hh"
 #include "sql.hh"
 #include "uvpg/cursor.hh"
@@ -34,18 +41,21 @@ namespace uvpg {
 
 namespace detail {
 
-struct cursor_state {
-  uvpg::connection *conn; // the program's handle; null once the cursor died
+struct cursor_state final : conn_ref::listener {
+  explicit cursor_state(conn_impl *c) : conn(c, this), loop(c->loop) {}
+
+  conn_ref conn; // the engine; null once the connection is closed
   uv_loop_t *loop;
   cursor_options opts;
-  bool named;
+  bool named = false;
   std::string qname; // the quoted name
   bool closed = false;
 
   // The turn: one operation at a time, in call order.
   bool busy = false;
   std::deque<promise<void>> waiters;
-  std::vector<promise<void>> idle_waiters; // close() waits for the end
+  unsigned c_calls = 0;   // C entry points of this cursor on the stack
+  bool conn_held = false; // holds the connection's close callback back
 
   // What the last execute left.
   bool has_set = false; // a result set to read
@@ -65,34 +75,41 @@ struct cursor_state {
   long long srv = 0;       // rows the server's position has passed
   bool at_end = false;     // the server stands after the last row
   long long total = -1;    // rows in the result set, once known
+
+  /// Holds the close callback of the closing connection back while an
+  /// operation is in the turn (released by release()).
+  void hold_connection() noexcept {
+    if (!conn_held) {
+      conn_held = true;
+      conn.engine()->hold();
+    }
+  }
+  /// The connection is closed: what is in the turn must finish, each
+  /// with UV_ECANCELED, before the close callback.
+  void connection_closing() noexcept override {
+    if (busy) {
+      hold_connection();
+    }
+  }
+  /// An operation takes the turn.  After connection_closing(), while
+  /// other objects still hold the close callback back, it joins them
+  /// (a close called from one of their callbacks); with no hold left the
+  /// close callback is running or done, and nothing can be held.
+  void turn_taken() noexcept {
+    conn_impl *c = conn.engine();
+    if (c && c->canceled_all && c->holds > 0) {
+      hold_connection();
+    }
+  }
 };
 
 } // namespace detail
 
+using detail::conn_impl;
 using detail::cursor_state;
 using state_ptr = std::shared_ptr<cursor_state>;
 
 namespace {
-
-// ---- a connection handle that does not own its engine ----
-
-// connection's destructor closes the engine; the cursor only borrows it,
-// so the handle lives in a union member that is never destroyed.
-class borrowed_conn {
-public:
-  explicit borrowed_conn(detail::conn_impl *ci) {
-    new (&_c) uvpg::connection(ci);
-  }
-  ~borrowed_conn() {}
-  borrowed_conn(const borrowed_conn &) = delete;
-  borrowed_conn &operator=(const borrowed_conn &) = delete;
-  uvpg::connection &get() noexcept { return _c; }
-
-private:
-  union {
-    uvpg::connection _c;
-  };
-};
 
 // ---- errors ----
 
@@ -101,10 +118,15 @@ error canceled() {
                "cursor closed while the operation was pending");
 }
 
-// Throws when the cursor was closed while the caller was suspended.
+// Throws when the cursor or its connection was closed while the caller
+// was suspended (or waiting for its turn).
 void alive(const state_ptr &s) {
   if (s->closed) {
     throw canceled();
+  }
+  if (!s->conn) {
+    throw error(UV_ECANCELED,
+                "the connection was closed while the operation was pending");
   }
 }
 
@@ -115,11 +137,34 @@ void need_rows(const state_ptr &s, const char *what) {
   }
 }
 
+// ---- the connection ----
+
+// The engine of an open cursor, for a statement.
+conn_impl &conn_of(const state_ptr &s) {
+  alive(s);
+  return *s->conn.get();
+}
+
+future<result> query(const state_ptr &s, std::string_view sql,
+                     params args, const query_options &opts) {
+  return detail::submit_query(&conn_of(s), sql, std::move(args), opts);
+}
+
+bool conn_ready(conn_impl &c) { return c.status() == UVPG_CONN_READY; }
+bool conn_tx_idle(conn_impl &c) {
+  return c.transaction_status() == UVPG_TRANS_IDLE;
+}
+const char *conn_parameter(const cursor_state &s, const char *name) {
+  conn_impl *c = s.conn.get();
+  return c ? c->parameter_status(name) : nullptr;
+}
+
 // ---- the turn ----
 
 future<void> acquire(const state_ptr &s) {
   if (!s->busy) {
     s->busy = true;
+    s->turn_taken();
     return make_ready_future();
   }
   promise<void> p(s->loop);
@@ -143,31 +188,94 @@ void release(const state_ptr &s) {
     return;
   }
   s->busy = false;
-  for (auto &p : std::exchange(s->idle_waiters, {})) {
-    wake_later(s->loop, std::move(p));
+  if (s->conn_held) {
+    // The last outcome is still to be handed over (the C++ future is
+    // fulfilled after this returns); unhold() may run the close callback
+    // and free the engine, so it comes from the loop, after that.
+    s->conn_held = false;
+    conn_impl *c = s->conn.engine();
+    detail::defer(s->loop, [c] { c->unhold(); });
   }
 }
 
-// Holds the turn for the scope of an operation.
-struct turn {
-  state_ptr s;
-  explicit turn(state_ptr st) : s(std::move(st)) {}
-  turn(const turn &) = delete;
-  turn &operator=(const turn &) = delete;
-  ~turn() { release(s); }
+// From the loop: outcomes of the C ABI never go out inside its calls.
+future<void> next_tick(uv_loop_t *loop) {
+  promise<void> p(loop);
+  auto f = p.get_future();
+  wake_later(loop, std::move(p));
+  return f;
+}
+
+// An operation's outcome, kept while the turn passes on.
+template <class T> struct outcome {
+  std::optional<T> value;
+  std::exception_ptr error;
+  T take() {
+    if (error) {
+      std::rethrow_exception(error);
+    }
+    return std::move(*value);
+  }
+  future<T> as_future() {
+    if (error) {
+      return make_exception_future<T>(error);
+    }
+    return make_ready_future(std::move(*value));
+  }
+};
+template <> struct outcome<void> {
+  std::exception_ptr error;
+  void take() {
+    if (error) {
+      std::rethrow_exception(error);
+    }
+  }
+  future<void> as_future() {
+    return error ? make_exception_future<void>(error) : make_ready_future();
+  }
 };
 
-// Takes the turn (callers then check the cursor is still open).
-future<void> take_turn(const state_ptr &s) { return acquire(s); }
-
-future<void> until_idle(const state_ptr &s) {
-  if (!s->busy) {
-    return make_ready_future();
+template <class T, class Body>
+future<void> run_body(Body &body, outcome<T> &out) {
+  try {
+    if constexpr (std::is_void_v<T>) {
+      co_await body();
+    } else {
+      out.value.emplace(co_await body());
+    }
+  } catch (...) {
+    out.error = std::current_exception();
   }
-  promise<void> p(s->loop);
-  auto f = p.get_future();
-  s->idle_waiters.push_back(std::move(p));
-  return f;
+}
+
+// Runs `body()`, a future<T>, in the cursor's turn; the turn passes on
+// before the returned future is fulfilled.  `body` is a plain callable
+// (not a coroutine lambda) that calls a named coroutine.
+template <class T, class Body> future<T> in_turn(state_ptr s, Body body) {
+  co_await acquire(s);
+  outcome<T> out;
+  co_await run_body<T>(body, out);
+  release(s);
+  co_return out.take();
+}
+
+// As in_turn(), for the C ABI: `done` gets the outcome inside the turn,
+// from the loop.
+template <class T, class Body>
+future<void> in_turn_c(state_ptr s, Body body,
+                       detail::cursor_done<T> done) {
+  co_await acquire(s);
+  outcome<T> out;
+  co_await run_body<T>(body, out);
+  if (s->c_calls > 0) {
+    co_await next_tick(s->loop); // never inside a call (uvpg(7) rule 2)
+  }
+  try {
+    done(out.as_future());
+  } catch (...) {
+    // The C shim's functions catch what they can; nothing more to tell.
+  }
+  release(s);
 }
 
 future<void> until_tx_decided(const state_ptr &s) {
@@ -525,11 +633,8 @@ const detail::type_context *types_of(const cursor_state &s) {
 }
 
 bool standard_strings(const cursor_state &s) {
-  if (!s.conn) {
-    return true;
-  }
-  auto v = s.conn->parameter_status("standard_conforming_strings");
-  return !v || *v != "off";
+  const char *v = conn_parameter(s, "standard_conforming_strings");
+  return !v || std::string_view(v) != "off";
 }
 
 std::string mogrify_text(const cursor_state &s, std::string_view sql,
@@ -607,12 +712,6 @@ query_options stmt_opts(const cursor_state &s, bool rows) {
   return stmt_opts(s, rows, s.opts.timeout);
 }
 
-uvpg::connection &conn_of(const state_ptr &s) {
-  // The cursor is open (checked by the caller), so its object, and the
-  // connection object it refers to, are alive.
-  return *s->conn;
-}
-
 // ---- transactions of named cursors ----
 
 // The statement that closes a named cursor whatever became of it: the
@@ -638,7 +737,7 @@ std::string close_statement(const cursor_state &s) {
 struct tx_begin_op final : detail::op {
   state_ptr s;
   bool at_turn(detail::conn_impl *c) noexcept override {
-    bool idle = c->pg && PQtransactionStatus(c->pg) == PQTRANS_IDLE;
+    bool idle = conn_tx_idle(*c);
     s->owns_tx = idle;
     return idle;
   }
@@ -653,11 +752,7 @@ struct tx_begin_op final : detail::op {
 };
 
 // Queues the BEGIN-or-nothing on the connection.
-void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
-  detail::conn_impl *ci = conn.impl();
-  if (!ci) {
-    return; // the DECLARE fails with UVPG_ECLOSED anyway
-  }
+void queue_tx_probe(const state_ptr &s, conn_impl &ci) {
   auto *begin = new tx_begin_op;
   begin->s = s;
   begin->sql = "BEGIN";
@@ -665,7 +760,7 @@ void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
   begin->simple = true;
   begin->exclusive = true;
   s->tx_pending = true;
-  ci->submit(begin);
+  ci.submit(begin);
 }
 
 // Runs one of a named cursor's statements (FETCH, MOVE, COMMIT).  A
@@ -675,18 +770,18 @@ void queue_tx_probe(const state_ptr &s, uvpg::connection &conn) {
 future<result> run_stmt(state_ptr s, std::string sql, bool rows) {
   std::exception_ptr err;
   try {
-    result r = co_await conn_of(s).query(sql, {}, stmt_opts(*s, rows));
+    result r = co_await query(s, sql, {}, stmt_opts(*s, rows));
     alive(s);
     s->status = std::string(r.command_status());
     co_return r;
   } catch (const server_error &) {
     err = std::current_exception();
   }
-  if (s->owns_tx && !s->closed) {
+  if (s->owns_tx && !s->closed && s->conn) {
     s->owns_tx = false;
     s->declared = false;
     try {
-      co_await conn_of(s).query("ROLLBACK", {}, stmt_opts(*s, false));
+      co_await query(s, "ROLLBACK", {}, stmt_opts(*s, false));
     } catch (...) {
     }
   }
@@ -815,19 +910,20 @@ detail::cursor_chunk merge(const segments &segs) {
 }
 
 // ---- the operations ----
+//
+// Each is a body (a named coroutine that starts with alive()) run in the
+// turn by in_turn() for C++ and in_turn_c() for C.
 
-future<void> execute_co(state_ptr s, std::string sql, params args,
-                        std::chrono::milliseconds timeout, std::string shown) {
-  co_await take_turn(s);
-  turn t(s);
-  alive(s);
-  uvpg::connection &conn = conn_of(s);
+future<void> execute_body(state_ptr s, std::string sql, params args,
+                          std::chrono::milliseconds timeout,
+                          std::string shown) {
+  conn_impl &conn = conn_of(s);
   reset_result(*s);
   s->query = std::move(shown);
 
   if (!s->named) {
-    result r = co_await conn.query(sql, std::move(args),
-                                   stmt_opts(*s, true, timeout));
+    result r = co_await query(s, sql, std::move(args),
+                              stmt_opts(*s, true, timeout));
     alive(s);
     s->status = std::string(r.command_status());
     if (oid_t o = r.inserted_oid()) {
@@ -849,9 +945,8 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
   // learns it when the DECLARE's turn comes.
   enum class plan { none, begin, probe } tx = plan::none;
   if (!s->opts.withhold && !s->owns_tx) {
-    if (conn.status() == UVPG_CONN_READY) {
-      tx = conn.transaction_status() == UVPG_TRANS_IDLE ? plan::begin
-                                                        : plan::none;
+    if (conn_ready(conn)) {
+      tx = conn_tx_idle(conn) ? plan::begin : plan::none;
     } else {
       tx = plan::probe;
     }
@@ -859,19 +954,19 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
   query_options plain = stmt_opts(*s, false, timeout);
   std::optional<future<result>> fclose, fbegin;
   if (s->declared) {
-    fclose = conn.query(close_statement(*s), {}, plain);
+    fclose = query(s, close_statement(*s), {}, plain);
     s->declared = false;
   }
   if (tx == plan::begin) {
-    fbegin = conn.query("BEGIN", {}, plain);
+    fbegin = query(s, "BEGIN", {}, plain);
     s->owns_tx = true;
   } else if (tx == plan::probe) {
     queue_tx_probe(s, conn);
   }
-  auto fdecl = conn.query(sql, std::move(args), plain);
+  auto fdecl = query(s, sql, std::move(args), plain);
   s->declared = true;
-  auto fdesc = conn.query("FETCH FORWARD 0 FROM " + s->qname, {},
-                          stmt_opts(*s, true, timeout));
+  auto fdesc = query(s, "FETCH FORWARD 0 FROM " + s->qname, {},
+                     stmt_opts(*s, true, timeout));
 
   std::exception_ptr err;
   if (fclose) {
@@ -880,7 +975,6 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
     } catch (...) {
       // The DECLARE reports whatever went wrong.
     }
-    alive(s);
   }
   if (fbegin) {
     try {
@@ -888,7 +982,6 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
     } catch (...) {
       err = std::current_exception();
     }
-    alive(s);
   }
   try {
     result d = co_await std::move(fdecl);
@@ -899,7 +992,6 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
     }
     s->declared = false;
   }
-  alive(s);
   try {
     result z = co_await std::move(fdesc);
     if (!err) {
@@ -916,7 +1008,7 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
       // The transaction the cursor opened failed with its DECLARE.
       s->owns_tx = false;
       try {
-        co_await conn.query("ROLLBACK", {}, plain);
+        co_await query(s, "ROLLBACK", {}, plain);
       } catch (...) {
       }
     }
@@ -925,27 +1017,27 @@ future<void> execute_co(state_ptr s, std::string sql, params args,
   s->has_set = true;
 }
 
-future<segments> fetch_co(state_ptr s, long long n, bool batch,
-                          const char *what) {
-  co_await take_turn(s);
-  turn t(s);
+future<segments> fetch_body(state_ptr s, long long n, bool batch,
+                            const char *what) {
   alive(s);
   need_rows(s, what);
   co_return co_await take(s, n, batch);
 }
 
-future<std::optional<row>> fetchone_co(state_ptr s, const char *what) {
-  segments segs = co_await fetch_co(s, 1, true, what);
+std::optional<row> first_row(const segments &segs) {
   if (segs.empty()) {
-    co_return std::nullopt;
+    return std::nullopt;
   }
-  co_return row(segs[0].res, segs[0].first);
+  return row(segs[0].res, segs[0].first);
 }
 
-future<std::vector<row>> fetchmany_co(state_ptr s, long long n,
-                                      const char *what) {
-  segments segs = co_await fetch_co(s, n, false, what);
-  co_return rows_of(segs);
+future<std::optional<row>> fetchone_body(state_ptr s, const char *what) {
+  co_return first_row(co_await fetch_body(s, 1, true, what));
+}
+
+future<std::vector<row>> fetchmany_body(state_ptr s, long long n,
+                                        const char *what) {
+  co_return rows_of(co_await fetch_body(s, n, false, what));
 }
 
 error out_of_range(long long target, long long rows) {
@@ -961,9 +1053,7 @@ future<result> move(state_ptr s, std::string sql) {
   return run_stmt(std::move(s), std::move(sql), false);
 }
 
-future<void> scroll_co(state_ptr s, long value, scroll_mode mode) {
-  co_await take_turn(s);
-  turn t(s);
+future<void> scroll_body(state_ptr s, long value, scroll_mode mode) {
   alive(s);
   need_rows(s, "scroll");
   long long rows = s->res.rows();
@@ -1060,72 +1150,9 @@ future<void> scroll_co(state_ptr s, long value, scroll_mode mode) {
   }
 }
 
-future<void> close_co(state_ptr s, detail::conn_impl *ci) {
-  if (s->named) {
-    if (s->tx_pending) {
-      // Resumed from the probe's completion: the engine is alive.
-      co_await until_tx_decided(s);
-    }
-    std::string sql;
-    bool commit = s->owns_tx;
-    if (commit) {
-      sql = "COMMIT";
-    } else if (s->declared) {
-      sql = close_statement(*s);
-    }
-    s->owns_tx = false;
-    s->declared = false;
-    if (!sql.empty()) {
-      borrowed_conn h(ci);
-      std::exception_ptr err;
-      try {
-        co_await h.get().query(sql, {}, stmt_opts(*s, false));
-      } catch (const server_error &) {
-        if (commit) {
-          err = std::current_exception();
-        }
-      } catch (...) {
-        // The connection went away: so did the cursor.
-      }
-      co_await until_idle(s);
-      s->res = result();
-      if (err) {
-        std::rethrow_exception(err);
-      }
-      co_return;
-    }
-  }
-  co_await until_idle(s);
-  s->res = result();
-}
-
-// Starts closing: the cursor is closed from here on.
-future<void> start_close(const state_ptr &s) {
-  if (s->closed) {
-    return make_ready_future();
-  }
-  s->closed = true;
-  // Operations waiting for their turn never start.
-  for (auto &p : std::exchange(s->waiters, {})) {
-    p.set_exception(canceled());
-  }
-  detail::conn_impl *ci = s->conn ? s->conn->impl() : nullptr;
-  return close_co(s, ci);
-}
-
-// The start of each(): rows go out from the loop, never inside the call.
-future<void> next_tick(uv_loop_t *loop) {
-  promise<void> p(loop);
-  auto f = p.get_future();
-  wake_later(loop, std::move(p));
-  return f;
-}
-
-future<long long> each_co(state_ptr s,
-                          std::function<int(const result &, int)> fn) {
-  co_await take_turn(s);
-  turn t(s);
-  co_await next_tick(s->loop);
+future<long long> each_body(state_ptr s,
+                            std::function<int(const result &, int)> fn) {
+  co_await next_tick(s->loop); // rows go out from the loop
   alive(s);
   need_rows(s, "each");
   long long calls = 0;
@@ -1153,12 +1180,69 @@ future<long long> each_co(state_ptr s,
   co_return calls;
 }
 
+// The end of close(), in the turn after every operation called before:
+// waits for the statement close() queued, drops the rows.
+future<void> close_body(state_ptr s, std::optional<future<result>> stmt,
+                        bool commit) {
+  std::exception_ptr err;
+  if (stmt) {
+    try {
+      co_await std::move(*stmt);
+    } catch (const server_error &) {
+      if (commit) {
+        err = std::current_exception();
+      }
+    } catch (...) {
+      // The connection went away: so did the cursor.
+    }
+  }
+  s->res = result();
+  if (err) {
+    std::rethrow_exception(err);
+  }
+}
+
+// Queues a named cursor's CLOSE (or COMMIT) at once, so the program's
+// next statements run after it, then completes in the turn.  The engine
+// is alive: we are in close()'s call or resumed by the probe's
+// completion, and s->conn says whether it is open.
+template <class Run> future<void> close_co(state_ptr s, Run run) {
+  std::optional<future<result>> stmt;
+  bool commit = false;
+  if (s->named) {
+    if (s->tx_pending) {
+      co_await until_tx_decided(s);
+    }
+    std::string sql;
+    commit = s->owns_tx;
+    if (commit) {
+      sql = "COMMIT";
+    } else if (s->declared) {
+      sql = close_statement(*s);
+    }
+    s->owns_tx = false;
+    s->declared = false;
+    if (!sql.empty() && s->conn) {
+      stmt = detail::submit_query(s->conn.get(), sql, {},
+                                  stmt_opts(*s, false));
+    }
+  }
+  // Named, not temporaries of the co_await: GCC 12 destroys such
+  // temporaries too early.
+  auto held = std::make_shared<std::optional<future<result>>>(
+      std::move(stmt));
+  auto body = [s, held, commit] {
+    return close_body(s, std::move(*held), commit);
+  };
+  future<void> done = run(s, std::move(body));
+  co_await std::move(done);
+}
+
 // Fails in the operation's turn, so that its failure comes in call
 // order like any other outcome.
 template <class T> future<T> fail_in_turn(state_ptr s, std::exception_ptr e) {
-  co_await take_turn(s);
-  turn t(s);
-  std::rethrow_exception(e);
+  return in_turn<T>(std::move(s),
+                    [e] { return make_exception_future<T>(e); });
 }
 
 state_ptr need(const std::shared_ptr<cursor_state> &s) {
@@ -1168,9 +1252,97 @@ state_ptr need(const std::shared_ptr<cursor_state> &s) {
   return s;
 }
 
-template <class T> future<T> closed_future(const char *what) {
-  return make_exception_future<T>(
-      usage_error(std::string(what) + ": the cursor is closed"));
+// Why a new operation `what` cannot start, or null: the cursor or its
+// connection is closed.
+template <class T>
+std::optional<future<T>> refused(const state_ptr &s, const char *what) {
+  if (s->closed) {
+    return make_exception_future<T>(
+        usage_error(std::string(what) + ": the cursor is closed"));
+  }
+  if (!s->conn) {
+    return make_exception_future<T>(usage_error(
+        detail::conn_ref::closed_text(std::string("cursor.") + what)));
+  }
+  return std::nullopt;
+}
+
+// The statement execute() runs: a named cursor's DECLARE.
+std::string statement_text(const cursor_state &s, std::string_view sql) {
+  std::string text(sql);
+  if (s.named) {
+    // One query, wrapped in DECLARE; a trailing semicolon would end the
+    // DECLARE instead.
+    while (!text.empty() &&
+           (text.back() == ';' ||
+            std::isspace(static_cast<unsigned char>(text.back())))) {
+      text.pop_back();
+    }
+    text = "DECLARE " + s.qname +
+           (s.opts.scrollable ? " SCROLL" : " NO SCROLL") + " CURSOR" +
+           (s.opts.withhold ? " WITH HOLD" : "") + " FOR " + text;
+  }
+  return text;
+}
+
+// The body of execute(sql, args, timeout), for in_turn().
+auto execute_task(const state_ptr &s, std::string_view sql, params args,
+                  std::chrono::milliseconds timeout) {
+  std::string text = statement_text(*s, sql);
+  std::string shown = shown_text(*s, text, args);
+  auto a = std::make_shared<params>(std::move(args));
+  return [s, text = std::move(text), a, timeout,
+          shown = std::move(shown)]() mutable {
+    return execute_body(s, std::move(text), std::move(*a), timeout,
+                        std::move(shown));
+  };
+}
+
+std::string call_sql(std::string_view procname, std::string_view what) {
+  if (!valid_procname(procname)) {
+    throw usage_error(std::string(what) + ": \"" + std::string(procname) +
+                      "\" is not a function name");
+  }
+  return "SELECT * FROM " + std::string(procname) + "(";
+}
+
+// SELECT * FROM procname($1, ...), or the usage error, in `sql`.
+std::exception_ptr call_text(std::string_view procname, size_t n,
+                             std::string &sql) {
+  try {
+    sql = call_sql(procname, "callproc");
+  } catch (const usage_error &) {
+    return std::current_exception();
+  }
+  for (size_t i = 0; i < n; ++i) {
+    sql += (i ? ", $" : "$") + std::to_string(i + 1);
+  }
+  sql += ')';
+  return nullptr;
+}
+
+future<params> callproc_co(future<void> run, params args) {
+  co_await std::move(run);
+  co_return args;
+}
+
+future<named_params> callproc_named_co(future<void> run, named_params args) {
+  co_await std::move(run);
+  co_return args;
+}
+
+state_ptr new_state(conn_impl *c, cursor_options opts) {
+  if (opts.arraysize < 1) {
+    throw usage_error("cursor: arraysize must be at least 1");
+  }
+  if (opts.itersize < 1) {
+    throw usage_error("cursor: itersize must be at least 1");
+  }
+  auto s = std::make_shared<cursor_state>(c);
+  s->named = !opts.name.empty();
+  s->qname = s->named ? quote_ident(opts.name) : std::string();
+  s->opts = std::move(opts);
+  return s;
 }
 
 } // namespace
@@ -1178,18 +1350,11 @@ template <class T> future<T> closed_future(const char *what) {
 // ---- the public class ----
 
 cursor::cursor(uvpg::connection &conn, cursor_options opts) {
-  if (opts.arraysize < 1) {
-    throw usage_error("cursor: arraysize must be at least 1");
+  conn_impl *c = conn.impl();
+  if (!c || c->close_requested) {
+    throw usage_error(detail::conn_ref::closed_text("cursor::cursor"));
   }
-  if (opts.itersize < 1) {
-    throw usage_error("cursor: itersize must be at least 1");
-  }
-  _s = std::make_shared<cursor_state>();
-  _s->conn = &conn;
-  _s->loop = conn.loop() ? conn.loop() : detail::current_loop();
-  _s->named = !opts.name.empty();
-  _s->qname = _s->named ? quote_ident(opts.name) : std::string();
-  _s->opts = std::move(opts);
+  _s = new_state(c, std::move(opts));
 }
 
 cursor::cursor(cursor &&o) noexcept : _s(std::move(o._s)) {}
@@ -1203,19 +1368,16 @@ cursor &cursor::operator=(cursor &&o) noexcept {
 }
 
 cursor::~cursor() {
-  if (!_s) {
+  if (!_s || _s->closed) {
     return;
   }
-  if (!_s->closed) {
-    try {
-      detail::loop_scope scope(_s->loop);
-      (void)start_close(_s); // fire-and-forget
-    } catch (...) {
-      // Out of memory while closing: the server drops the cursor with
-      // its transaction or session.
-    }
+  try {
+    detail::loop_scope scope(_s->loop);
+    (void)close(); // fire-and-forget
+  } catch (...) {
+    // Out of memory while closing: the server drops the cursor with
+    // its transaction or session.
   }
-  _s->conn = nullptr;
 }
 
 future<void> cursor::execute(std::string_view sql, params args) {
@@ -1226,26 +1388,11 @@ future<void> cursor::execute(std::string_view sql, params args) {
 future<void> cursor::execute(std::string_view sql, params args,
                              std::chrono::milliseconds timeout) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<void>("execute");
+  if (auto f = refused<void>(s, "execute")) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
-  std::string text(sql);
-  if (s->named) {
-    // One query, wrapped in DECLARE; a trailing semicolon would end the
-    // DECLARE instead.
-    while (!text.empty() &&
-           (text.back() == ';' ||
-            std::isspace(static_cast<unsigned char>(text.back())))) {
-      text.pop_back();
-    }
-    text = "DECLARE " + s->qname +
-           (s->opts.scrollable ? " SCROLL" : " NO SCROLL") + " CURSOR" +
-           (s->opts.withhold ? " WITH HOLD" : "") + " FOR " + text;
-  }
-  std::string shown = shown_text(*s, text, args);
-  return execute_co(s, std::move(text), std::move(args), timeout,
-                    std::move(shown));
+  return in_turn<void>(s, execute_task(s, sql, std::move(args), timeout));
 }
 
 future<void> cursor::execute(std::string_view sql, const named_params &args) {
@@ -1256,42 +1403,18 @@ future<void> cursor::execute(std::string_view sql, const named_params &args) {
 future<void> cursor::execute(std::string_view sql, const named_params &args,
                              std::chrono::milliseconds timeout) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<void>("execute");
+  if (auto f = refused<void>(s, "execute")) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
   try {
     auto [text, values] = detail::bind_named(sql, args);
     return execute(text, std::move(values), timeout);
   } catch (const error &e) {
-    if (s->conn && s->conn->impl()) {
-      s->conn->impl()->set_error(e.what());
-    }
+    s->conn.get()->set_error(e.what());
     return fail_in_turn<void>(s, std::current_exception());
   }
 }
-
-namespace {
-
-future<params> callproc_co(future<void> run, params args) {
-  co_await std::move(run);
-  co_return args;
-}
-
-future<named_params> callproc_named_co(future<void> run, named_params args) {
-  co_await std::move(run);
-  co_return args;
-}
-
-std::string call_sql(std::string_view procname, std::string_view what) {
-  if (!valid_procname(procname)) {
-    throw usage_error(std::string(what) + ": \"" + std::string(procname) +
-                      "\" is not a function name");
-  }
-  return "SELECT * FROM " + std::string(procname) + "(";
-}
-
-} // namespace
 
 future<params> cursor::callproc(std::string_view procname, params args) {
   auto s = need(_s);
@@ -1301,20 +1424,14 @@ future<params> cursor::callproc(std::string_view procname, params args) {
 future<params> cursor::callproc(std::string_view procname, params args,
                                 std::chrono::milliseconds timeout) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<params>("callproc");
+  if (auto f = refused<params>(s, "callproc")) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
   std::string sql;
-  try {
-    sql = call_sql(procname, "callproc");
-  } catch (const usage_error &) {
-    return fail_in_turn<params>(s, std::current_exception());
+  if (auto e = call_text(procname, args.size(), sql)) {
+    return fail_in_turn<params>(s, e);
   }
-  for (size_t i = 0; i < args.size(); ++i) {
-    sql += (i ? ", $" : "$") + std::to_string(i + 1);
-  }
-  sql += ')';
   params copy = args;
   return callproc_co(execute(sql, std::move(args), timeout), std::move(copy));
 }
@@ -1322,8 +1439,8 @@ future<params> cursor::callproc(std::string_view procname, params args,
 future<named_params> cursor::callproc(std::string_view procname,
                                       named_params args) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<named_params>("callproc");
+  if (auto f = refused<named_params>(s, "callproc")) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
   std::string sql;
@@ -1358,58 +1475,70 @@ std::string cursor::mogrify(std::string_view sql,
   return inline_params(text, enc, standard_strings(*s), types_of(*s));
 }
 
-future<std::optional<row>> cursor::fetchone() {
-  auto s = need(_s);
-  if (s->closed) {
-    return closed_future<std::optional<row>>("fetchone");
+namespace {
+
+// next() and fetchone(): a row of the batch at hand is handed out at
+// once, as a ready future, when no operation is pending (streaming then
+// costs no loop iteration per row); anything else takes the turn.
+future<std::optional<row>> one_row(const state_ptr &s, const char *what) {
+  if (auto f = refused<std::optional<row>>(s, what)) {
+    return std::move(*f);
+  }
+  if (!s->busy && s->has_set && s->pos < s->res.rows()) {
+    return make_ready_future(std::optional<row>(row(s->res, s->pos++)));
   }
   detail::loop_scope scope(s->loop);
-  return fetchone_co(s, "fetchone");
+  return in_turn<std::optional<row>>(
+      s, [s, what] { return fetchone_body(s, what); });
 }
 
-future<std::optional<row>> cursor::next() {
-  auto s = need(_s);
-  if (s->closed) {
-    return closed_future<std::optional<row>>("next");
+future<std::vector<row>> many_rows(const state_ptr &s, long long n,
+                                   const char *what) {
+  if (auto f = refused<std::vector<row>>(s, what)) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
-  return fetchone_co(s, "next");
+  return in_turn<std::vector<row>>(
+      s, [s, n, what] { return fetchmany_body(s, n, what); });
 }
+
+} // namespace
+
+future<std::optional<row>> cursor::fetchone() {
+  return one_row(need(_s), "fetchone");
+}
+
+future<std::optional<row>> cursor::next() { return one_row(need(_s), "next"); }
 
 future<std::vector<row>> cursor::fetchmany(int size) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<std::vector<row>>("fetchmany");
-  }
-  detail::loop_scope scope(s->loop);
-  long long n = size < 0 ? s->opts.arraysize : size;
-  return fetchmany_co(s, n, "fetchmany");
+  return many_rows(s, size < 0 ? s->opts.arraysize : size, "fetchmany");
 }
 
 future<std::vector<row>> cursor::fetchall() {
-  auto s = need(_s);
-  if (s->closed) {
-    return closed_future<std::vector<row>>("fetchall");
-  }
-  detail::loop_scope scope(s->loop);
-  return fetchmany_co(s, -1, "fetchall");
+  return many_rows(need(_s), -1, "fetchall");
 }
 
 future<void> cursor::scroll(long value, scroll_mode mode) {
   auto s = need(_s);
-  if (s->closed) {
-    return closed_future<void>("scroll");
+  if (auto f = refused<void>(s, "scroll")) {
+    return std::move(*f);
   }
   detail::loop_scope scope(s->loop);
-  return scroll_co(s, value, mode);
+  return in_turn<void>(
+      s, [s, value, mode] { return scroll_body(s, value, mode); });
 }
 
 future<void> cursor::close() {
-  if (!_s) {
+  if (!_s || _s->closed) {
     return make_ready_future();
   }
-  detail::loop_scope scope(_s->loop);
-  return start_close(_s);
+  auto s = _s;
+  detail::loop_scope scope(s->loop);
+  s->closed = true;
+  return close_co(s, [](state_ptr st, auto body) {
+    return in_turn<void>(std::move(st), std::move(body));
+  });
 }
 
 bool cursor::closed() const noexcept { return !_s || _s->closed; }
@@ -1470,10 +1599,14 @@ cursor::description() const noexcept {
 }
 
 uvpg::connection &cursor::connection() const {
-  if (!_s || !_s->conn) {
+  if (!_s) {
     throw usage_error("cursor::connection: the object was moved from");
   }
-  return *_s->conn;
+  conn_impl *c = _s->conn.get();
+  if (!c || !c->handle) {
+    throw usage_error(detail::conn_ref::closed_text("cursor.connection"));
+  }
+  return *c->handle;
 }
 
 std::chrono::milliseconds cursor::timeout() const noexcept {
@@ -1481,7 +1614,8 @@ std::chrono::milliseconds cursor::timeout() const noexcept {
 }
 
 bool cursor::echo() const noexcept {
-  return _s && _s->conn && _s->conn->echo();
+  conn_impl *c = _s ? _s->conn.engine() : nullptr;
+  return c && c->opts.echo;
 }
 
 const std::string &cursor::name() const noexcept {
@@ -1496,36 +1630,102 @@ bool cursor::withhold() const noexcept {
   return _s && _s->named && _s->opts.withhold;
 }
 
-// ---- internal entry points of the C ABI ----
+// ---- the C ABI's access (src/cursor.hh) ----
 
 namespace detail {
 
 namespace {
 
-future<cursor_chunk> fetch_chunk_co(state_ptr s, long long n) {
-  segments segs = co_await fetch_co(s, n, false, "fetch");
-  co_return merge(segs);
+future<cursor_chunk> fetch_chunk_body(state_ptr s, long long n) {
+  co_return merge(co_await fetch_body(s, n, false, "fetch"));
+}
+
+template <class T, class Body>
+void run_c(const state_ptr &s, Body body, cursor_done<T> done) {
+  loop_scope scope(s->loop);
+  (void)in_turn_c<T>(s, std::move(body), std::move(done));
 }
 
 } // namespace
 
-future<cursor_chunk> cursor_fetch(cursor &c, long n) {
-  auto s = need(c._s);
-  if (s->closed) {
-    return closed_future<cursor_chunk>("fetch");
-  }
-  loop_scope scope(s->loop);
-  return fetch_chunk_co(s, n);
+cursor cursor_access::make(conn_impl *c, cursor_options opts) {
+  cursor cur;
+  cur._s = new_state(c, std::move(opts));
+  return cur;
 }
 
-future<long long> cursor_each(cursor &c,
-                              std::function<int(const result &, int)> fn) {
-  auto s = need(c._s);
-  if (s->closed) {
-    return closed_future<long long>("each");
+cursor_access::call_scope::call_scope(cursor &cur) noexcept
+    : _s(cur._s.get()) {
+  if (_s) {
+    ++_s->c_calls;
   }
+}
+
+cursor_access::call_scope::~call_scope() {
+  if (_s) {
+    --_s->c_calls;
+  }
+}
+
+void cursor_access::execute(cursor &cur, std::string_view sql, params args,
+                            cursor_done<void> done) {
+  auto s = need(cur._s);
+  run_c<void>(s, execute_task(s, sql, std::move(args), s->opts.timeout),
+              std::move(done));
+}
+
+void cursor_access::callproc(cursor &cur, std::string_view procname,
+                             params args, cursor_done<void> done) {
+  auto s = need(cur._s);
+  std::string sql;
+  if (auto e = call_text(procname, args.size(), sql)) {
+    run_c<void>(s, [e] { return make_exception_future<void>(e); },
+                std::move(done));
+    return;
+  }
+  run_c<void>(s, execute_task(s, sql, std::move(args), s->opts.timeout),
+              std::move(done));
+}
+
+void cursor_access::fetch(cursor &cur, long n,
+                          cursor_done<cursor_chunk> done) {
+  auto s = need(cur._s);
+  run_c<cursor_chunk>(s, [s, n] { return fetch_chunk_body(s, n); },
+                      std::move(done));
+}
+
+void cursor_access::each(cursor &cur,
+                         std::function<int(const result &, int)> fn,
+                         cursor_done<long long> done) {
+  auto s = need(cur._s);
+  auto f = std::make_shared<std::function<int(const result &, int)>>(
+      std::move(fn));
+  run_c<long long>(s, [s, f] { return each_body(s, std::move(*f)); },
+                   std::move(done));
+}
+
+void cursor_access::scroll(cursor &cur, long value, scroll_mode mode,
+                           cursor_done<void> done) {
+  auto s = need(cur._s);
+  run_c<void>(s, [s, value, mode] { return scroll_body(s, value, mode); },
+              std::move(done));
+}
+
+void cursor_access::close(cursor &cur, cursor_done<void> done) {
+  auto s = need(cur._s);
   loop_scope scope(s->loop);
-  return each_co(s, std::move(fn));
+  s->closed = true;
+  (void)close_co(s, [done = std::move(done)](state_ptr st, auto body) {
+    return in_turn_c<void>(std::move(st), std::move(body), done);
+  });
+}
+
+conn_impl *cursor_access::conn(const cursor &cur) noexcept {
+  return cur._s ? cur._s->conn.get() : nullptr;
+}
+
+conn_impl *cursor_access::engine(const cursor &cur) noexcept {
+  return cur._s ? cur._s->conn.engine() : nullptr;
 }
 
 int cursor_status(std::exception_ptr e, std::string &msg) {

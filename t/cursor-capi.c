@@ -34,6 +34,8 @@ static struct {
   uvpg_cursor_t *cur;
   int connect_calls, connect_status;
   int conn_close_calls;
+  int conn_close_saw_calls; /* callbacks seen when the connection's close ran */
+  int conn_close_saw_cursor_close; /* cursor close callbacks seen by then */
   int cursor_close_calls;
   int close_saw_calls;      /* callbacks seen when the cursor's close ran */
   int calls;                /* operation callbacks, in order */
@@ -65,6 +67,8 @@ static void on_conn_close(uvpg_conn_t *conn, void *data) {
   CHECK(conn == st.conn);
   (void)data;
   st.conn_close_calls++;
+  st.conn_close_saw_calls = st.calls;
+  st.conn_close_saw_cursor_close = st.cursor_close_calls;
 }
 
 static void on_cursor_close(uvpg_cursor_t *cur, void *data) {
@@ -168,6 +172,32 @@ static void finish(uv_loop_t *loop) {
   uv_run(loop, UV_RUN_DEFAULT);
   CHECK_EQ(st.conn_close_calls, 1);
   CHECK_EQ(uv_loop_close(loop), 0);
+}
+
+/* Opens a connection and a named cursor `name` fetching `itersize` rows
+ * at a time, and executes "SELECT g FROM generate_series(1, 9) g" on it
+ * with tag 1 (not waited for). */
+static void open_named_nine(uv_loop_t *loop, const char *name,
+                            int itersize) {
+  uvpg_cursor_opts_t o;
+  open_conn(loop);
+  uvpg_cursor_opts_init(&o);
+  o.name = name;
+  o.itersize = itersize;
+  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
+                               0, NULL, on_done, (void *)1),
+           0);
+}
+
+/* Opens a connection and a client cursor, and executes "SELECT 1" on it
+ * with tag 1 (not waited for). */
+static void open_client_one(uv_loop_t *loop) {
+  open_conn(loop);
+  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
+  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
+                               (void *)1),
+           0);
 }
 
 static void test_client_cursor(void) {
@@ -421,14 +451,7 @@ static void test_no_result_set(void) {
 
 static void test_close_with_work_pending(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "doomed";
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "doomed", 0); /* itersize 0: the default */
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 2, on_fetch, (void *)2), 0);
   CHECK_EQ(uvpg_cursor_scroll(st.cur, 1, UVPG_SCROLL_RELATIVE, on_done,
                               (void *)3),
@@ -462,15 +485,7 @@ static void test_close_with_work_pending(void) {
 
 static void test_close_from_callback(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "self-closing";
-  o.itersize = 4;
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "self-closing", 4);
   st.close_in_fetch_cb = 2;
   st.close_conn_in_close_cb = 1; /* and the connection from close_cb */
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 2, on_fetch, (void *)2), 0);
@@ -487,11 +502,7 @@ static void test_close_from_callback(void) {
 
   /* Closing from inside a per-row callback. */
   reset();
-  open_conn(&loop);
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "self-closing", 4);
   st.close_in_row_cb = 3;
   CHECK_EQ(uvpg_cursor_each(st.cur, on_row, on_done, (void *)2), 0);
   run_until(&loop, &st.cursor_close_calls, 1);
@@ -522,14 +533,7 @@ static void test_close_from_callback(void) {
 
 static void test_connection_closes_first(void) {
   uv_loop_t loop;
-  uvpg_cursor_opts_t o;
-  open_conn(&loop);
-  uvpg_cursor_opts_init(&o);
-  o.name = "orphan";
-  CHECK_EQ(uvpg_cursor_new(st.conn, &o, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT g FROM generate_series(1, 9) g",
-                               0, NULL, on_done, (void *)1),
-           0);
+  open_named_nine(&loop, "orphan", 0); /* itersize 0: the default */
   run_until(&loop, &st.calls, 1);
   CHECK_EQ(uvpg_cursor_fetch(st.cur, 0, on_fetch, (void *)2), 0);
   uvpg_conn_close(st.conn, on_conn_close, NULL);
@@ -551,13 +555,63 @@ static void test_connection_closes_first(void) {
   CHECK_EQ(uv_loop_close(&loop), 0);
 }
 
+/* uvpg(7) rule 3: closing the connection completes every pending cursor
+ * operation with UV_ECANCELED, each once, before the close callback. */
+static void test_conn_close_cancels_cursor_work(void) {
+  uv_loop_t loop;
+  open_client_one(&loop);
+  CHECK_EQ(uvpg_cursor_fetch(st.cur, 1, on_fetch, (void *)2), 0);
+  CHECK_EQ(uvpg_cursor_each(st.cur, on_row, on_done, (void *)3), 0);
+  uvpg_conn_close(st.conn, on_conn_close, NULL);
+  CHECK_EQ(st.calls, 0);
+  run_until(&loop, &st.conn_close_calls, 1);
+  CHECK_EQ(st.conn_close_calls, 1);
+  CHECK_EQ(st.calls, 3);
+  CHECK_EQ(st.conn_close_saw_calls, 3); /* every one before close_cb */
+  CHECK_EQ(st.tags[0], 1);
+  CHECK_EQ(st.tags[1], 2);
+  CHECK_EQ(st.tags[2], 3);
+  CHECK_EQ(st.statuses[0], UV_ECANCELED);
+  CHECK_EQ(st.statuses[1], UV_ECANCELED);
+  CHECK_EQ(st.statuses[2], UV_ECANCELED);
+  CHECK_EQ(st.row_calls, 0);
+  close_cursor(st.cur);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(st.calls, 3);
+  CHECK_EQ(st.cursor_close_calls, 1);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+
+  /* A named cursor with a FETCH in flight and more queued, and its own
+   * close called before the connection's: the cursor's callbacks, its
+   * close callback included, all come before the connection's. */
+  reset();
+  open_named_nine(&loop, "cut off", 2);
+  run_until(&loop, &st.calls, 1);
+  CHECK_EQ(st.statuses[0], 0);
+  CHECK_EQ(uvpg_cursor_fetch(st.cur, 3, on_fetch, (void *)2), 0);
+  CHECK_EQ(uvpg_cursor_scroll(st.cur, 1, UVPG_SCROLL_RELATIVE, on_done,
+                              (void *)3),
+           0);
+  CHECK_EQ(uvpg_cursor_each(st.cur, on_row, on_done, (void *)4), 0);
+  uvpg_conn_close(st.conn, on_conn_close, NULL);
+  close_cursor(st.cur);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(st.calls, 4);
+  CHECK_EQ(st.statuses[1], UV_ECANCELED);
+  CHECK_EQ(st.statuses[2], UV_ECANCELED);
+  CHECK_EQ(st.statuses[3], UV_ECANCELED);
+  CHECK_EQ(st.tags[3], 4);
+  CHECK_EQ(st.cursor_close_calls, 1);
+  CHECK_EQ(st.close_saw_calls, 4);
+  CHECK_EQ(st.conn_close_calls, 1);
+  CHECK_EQ(st.conn_close_saw_calls, 4);
+  CHECK_EQ(st.conn_close_saw_cursor_close, 1);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 static void test_cursor_outlives_connection(void) {
   uv_loop_t loop;
-  open_conn(&loop);
-  CHECK_EQ(uvpg_cursor_new(st.conn, NULL, &st.cur), 0);
-  CHECK_EQ(uvpg_cursor_execute(st.cur, "SELECT 1", 0, NULL, on_done,
-                               (void *)1),
-           0);
+  open_client_one(&loop);
   run_until(&loop, &st.calls, 1);
   /* The connection goes first and its memory with it; the cursor knows,
    * and every later call fails cleanly instead of touching freed memory
@@ -629,6 +683,8 @@ int main(void) {
        test_close_from_callback},
       {"uvpg_conn_close first: the cursor still closes cleanly",
        test_connection_closes_first},
+      {"uvpg_conn_close: pending cursor work gets UV_ECANCELED first",
+       test_conn_close_cancels_cursor_work},
       {"uvpg_cursor_*: a cursor outliving its connection fails cleanly",
        test_cursor_outlives_connection},
       {"bad arguments: sync errors without callbacks", test_bad_arguments},

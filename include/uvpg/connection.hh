@@ -108,7 +108,7 @@ public:
                                     const connect_options &opts = {});
 
   connection() noexcept = default;
-  connection(connection &&o) noexcept : _impl(std::exchange(o._impl, nullptr)) {}
+  connection(connection &&o) noexcept;
   connection &operator=(connection &&o) noexcept;
   connection(const connection &) = delete;
   connection &operator=(const connection &) = delete;
@@ -275,7 +275,7 @@ public:
 
   /// The implementation object (internal use).
   detail::conn_impl *impl() const noexcept { return _impl; }
-  explicit connection(detail::conn_impl *impl) noexcept : _impl(impl) {}
+  explicit connection(detail::conn_impl *impl) noexcept;
 
 private:
   detail::conn_impl *_impl = nullptr;

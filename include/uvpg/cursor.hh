@@ -3,10 +3,13 @@
 /// rows a few at a time, move around in them, and learn about them.
 ///
 /// A `uvpg::cursor` works on one `uvpg::connection` and sends every
-/// statement through `connection::query()`, so its statements and the
+/// statement through the connection's queue, so its statements and the
 /// connection's other queries run in the order they were queued.  The
-/// connection object must outlive the cursor (and must not be moved
-/// while the cursor lives): the cursor refers to it.
+/// cursor refers to the connection itself, not to the `connection`
+/// object: that object may be moved while the cursor lives.  Once the
+/// connection is closed, every new operation fails with usage_error
+/// ("cannot call cursor.fetchone(): the connection is closed"); only
+/// close() and the attributes still work.
 ///
 /// Two kinds of cursor share the interface:
 ///
@@ -22,7 +25,10 @@
 ///    `COMMIT`, see below).
 ///
 /// Operations on one cursor run one at a time in the order they were
-/// called: an operation called while another is pending waits for it.
+/// called, and complete in that order: an operation called while
+/// another is pending waits for it.  A row already fetched is handed
+/// out at once: next() and fetchone() then return a ready future, and
+/// `co_await` does not suspend (no loop iteration per row).
 /// Every operation returns a `uvpg::future`; consume it with `co_await`:
 ///
 ///     uvpg::cursor cur(conn, {.name = "big", .arraysize = 500});
@@ -61,7 +67,8 @@
 /// scroll of a NO SCROLL cursor.  A scroll that would leave the result
 /// set fails with `uvpg::error` code `UV_ERANGE`.
 /// Closing a cursor (or destroying it) fails every operation still
-/// pending on it with `uvpg::error` code `UV_ECANCELED`.
+/// pending on it with `uvpg::error` code `UV_ECANCELED`, and so does
+/// closing its connection, before the connection's close completes.
 ///
 /// Everything runs on the thread of the connection's loop.
 #ifndef UVPG_CURSOR_HH
@@ -88,27 +95,7 @@ class cursor;
 
 namespace detail {
 struct cursor_state;
-
-/// Rows [first, first + count) of one result (internal: the C ABI).
-struct cursor_chunk {
-  result res;
-  int first = 0;
-  int count = 0;
-};
-
-/// The next `n` rows (n < 0: all) as one chunk; rows that span two
-/// results are copied into one (internal: uvpg_cursor_fetch).
-future<cursor_chunk> cursor_fetch(cursor &c, long n);
-
-/// Calls `fn(res, row)` for each remaining row, from the loop, until it
-/// returns non-zero or the rows end; yields the number of calls
-/// (internal: uvpg_cursor_each).
-future<long long> cursor_each(cursor &c,
-                              std::function<int(const result &, int)> fn);
-
-/// The status code and message an operation's failure maps to
-/// (internal: the C ABI).
-int cursor_status(std::exception_ptr e, std::string &msg);
+struct cursor_access;
 } // namespace detail
 
 /// How scroll() reads its value.
@@ -166,7 +153,8 @@ struct cursor_options {
 /// A DB-API cursor on a connection.  Move-only; see the file comment.
 class UVPG_CXX_EXTERN cursor {
 public:
-  /// A cursor on `conn`, which must outlive it and stay where it is.
+  /// A cursor on `conn`'s connection (the object may move or go; the
+  /// cursor fails with usage_error once the connection is closed).
   /// No statement is sent until execute().
   /// \throws usage_error when arraysize or itersize is below 1.
   explicit cursor(uvpg::connection &conn, cursor_options opts = {});
@@ -265,7 +253,10 @@ public:
   ///     while (auto r = co_await cur.next()) { ... }
   ///
   /// As fetchone(); a named cursor fetches itersize() rows at a time
-  /// behind the scenes and hands them out one by one.
+  /// behind the scenes and hands them out one by one.  A row already
+  /// fetched, with no other operation pending, comes as a ready future:
+  /// `co_await` does not suspend, so streaming costs a loop iteration
+  /// per FETCH, not per row.
   future<std::optional<row>> next();
 
   /// Moves the position (rownumber) by `value` rows, or to row `value`
@@ -335,8 +326,10 @@ public:
   /// Valid until the next execute.
   const std::optional<std::vector<column>> &description() const noexcept;
 
-  /// The connection the cursor works on.
-  /// \throws usage_error on a moved-from cursor.
+  /// The `connection` object that owns the cursor's connection now
+  /// (wherever it was moved to).
+  /// \throws usage_error on a moved-from cursor, or once the connection
+  ///         is closed or its object gone.
   uvpg::connection &connection() const;
   /// The cursor's statement timeout (cursor_options::timeout).
   std::chrono::milliseconds timeout() const noexcept;
@@ -358,9 +351,8 @@ public:
   }
 
 private:
-  friend future<detail::cursor_chunk> detail::cursor_fetch(cursor &, long);
-  friend future<long long>
-  detail::cursor_each(cursor &, std::function<int(const result &, int)>);
+  friend struct detail::cursor_access; // the C ABI
+  cursor() noexcept = default;
   std::shared_ptr<detail::cursor_state> _s;
 };
 

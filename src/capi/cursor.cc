@@ -1,161 +1,62 @@
 // The C ABI of cursors: a thin shim over uvpg::cursor.
 //
-// Every entry point catches everything and returns a code.  Callbacks
-// follow uvpg(7): an operation's outcome is queued when its future
-// completes and handed to the program from the loop, never inside the
-// call that started it, in the order of the calls (an operation waiting
-// for its turn that close() cancels completes before the one running).
-// uvpg_cursor_close() marks the cursor closed: outcomes not yet handed
-// over become UV_ECANCELED, and the close callback comes last, once
-// every operation has finished; the memory goes after it returns.
+// Callbacks follow uvpg(7).  Each operation runs in the C++ cursor's
+// turn, which hands its outcome to the shim inside the turn and from the
+// loop (src/cursor.hh): so callbacks come in call order, never inside a
+// call of the program's, and each exactly once.  uvpg_cursor_close()
+// marks the cursor closed: operations not yet completed end with
+// UV_ECANCELED, and the close callback comes in the turn after all of
+// them; the memory goes after it returns.  Closing the connection ends
+// pending operations with UV_ECANCELED, and the cursor holds the
+// connection's close callback back until their callbacks ran.
 //
-// The cursor does not own its connection.  The C++ cursor needs a
-// uvpg::connection object to refer to: the C cursor embeds one on the
-// same engine and never destroys it (a connection object's destructor
-// would close the engine).
+// The cursor does not own its connection: the C++ cursor refers to the
+// engine (a conn_ref), which the C connection handle is.
+//
+// Every entry point is noexcept; those that can throw run their body
+// through guard(): capi_guard() (guard.hh), with the call marked on the
+// cursor's stack.
 #include <climits>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
-#include <map>
 #include <new>
+#include <stdexcept>
 
+#include "../cursor.hh"
 #include "../engine/engine.hh"
-#include "../sql.hh"
+#include "guard.hh"
 #include "uvpg/cursor.h"
 #include "uvpg/cursor.hh"
 
-struct uvpg_cursor_s final : uvpg::detail::free_observer {
-  uvpg_conn_t *conn; // null once the connection was freed
-  uv_loop_t *loop;
-  union {
-    uvpg::connection handle; // borrowed: never destroyed
-  };
-  std::optional<uvpg::cursor> cur;
-  void *data = nullptr;
-  std::string error;     // the message of the last failed operation
-  int inflight = 0;      // operations whose outcome is not queued yet
-  bool closing = false;  // uvpg_cursor_close() was called
-  bool close_ready = false;  // the C++ close finished
-  bool close_queued = false; // the close callback is queued
-  bool close_done = false;   // the close callback ran: free after it
-  std::string close_error;   // why the C++ close failed (a COMMIT), or ""
-  uvpg_cursor_close_cb close_cb = nullptr;
-  void *close_data = nullptr;
-  // Outcomes to hand over, keyed by the operation's call number: they
-  // go out in call order even when a later operation finished first (a
-  // waiting one canceled by close, say).
-  std::map<unsigned long long, std::function<void()>> ready;
-  unsigned long long next_call = 0;    // number of the next operation
-  unsigned long long next_out = 0;     // number of the next outcome due
-  bool flush_scheduled = false;        // a flush task is queued
-  bool flushing = false;               // flush() is running
+using uvpg::future;
+using uvpg::detail::cursor_access;
 
-  uvpg_cursor_s(uvpg_conn_t *c, uvpg::cursor_options o)
-      : conn(c), loop(c->loop) {
-    new (&handle) uvpg::connection(c);
-    cur.emplace(handle, std::move(o));
-    conn->observe(this);
-  }
-  ~uvpg_cursor_s() {
-    cur.reset();
-    if (conn) {
-      conn->unobserve(this);
-    }
-  }
-  // The connection is going: forget it.  The borrowed handle becomes an
-  // empty one, so the C++ cursor's statements fail with UVPG_ECLOSED.
-  void connection_freed() noexcept override {
-    conn = nullptr;
-    new (&handle) uvpg::connection();
-  }
-  uvpg_cursor_s(const uvpg_cursor_s &) = delete;
-  uvpg_cursor_s &operator=(const uvpg_cursor_s &) = delete;
+struct uvpg_cursor_s final {
+  explicit uvpg_cursor_s(uvpg_conn_t *c, uvpg::cursor_options o)
+      : cur(cursor_access::make(c, std::move(o))) {}
+  uvpg::cursor cur;
+  void *data = nullptr;
+  std::string error;    // the message of the last failed operation
+  bool closing = false; // uvpg_cursor_close() was called
 };
 
 namespace {
 
-using uvpg::future;
-
-// Hands over the outcomes that are due.  Outcomes queued by the
-// callbacks it runs are handed over by the same loop, so no other flush
-// is pending when the close callback has run and the cursor is freed.
-void flush(uvpg_cursor_s *c) {
-  c->flush_scheduled = false;
-  c->flushing = true;
-  for (;;) {
-    auto it = c->ready.find(c->next_out);
-    if (it == c->ready.end()) {
-      break;
-    }
-    std::function<void()> fn = std::move(it->second);
-    c->ready.erase(it);
-    ++c->next_out;
-    fn();
-    if (c->close_done) {
-      delete c;
-      return;
-    }
+// Runs `f`, a body that returns a code, through capi_guard() with the
+// call marked on `cur`'s stack (outcomes reached meanwhile wait for the
+// loop).
+template <class F> int guard(uvpg_cursor_t *cur, F &&f) noexcept {
+  std::optional<cursor_access::call_scope> mark;
+  if (cur) {
+    mark.emplace(cur->cur);
   }
-  c->flushing = false;
+  return uvpg::detail::capi_guard(std::forward<F>(f));
 }
 
-// Queues the outcome of operation number `call`.
-void enqueue(uvpg_cursor_s *c, unsigned long long call,
-             std::function<void()> fn) {
-  c->ready.emplace(call, std::move(fn));
-  if (!c->flush_scheduled && !c->flushing) {
-    c->flush_scheduled = true;
-    uvpg::detail::defer(c->loop, [c] { flush(c); });
-  }
-}
-
-// The close callback goes last: after the C++ close finished and every
-// operation's outcome is queued.
-void maybe_queue_close(uvpg_cursor_s *c) {
-  if (!c->closing || !c->close_ready || c->inflight > 0 || c->close_queued) {
-    return;
-  }
-  c->close_queued = true;
-  enqueue(c, c->next_call++, [c] {
-    c->error = c->close_error;
-    if (c->close_cb) {
-      c->close_cb(c, c->close_data);
-    }
-    c->close_done = true;
-  });
-}
-
-// Queues `deliver(c, f)` for when `f` completes; outcomes go out in
-// call order.  On an exception (out of memory) nothing is queued and the
-// call number is given back, so the caller can report the error alone.
-template <class T, class Deliver>
-void track(uvpg_cursor_s *c, future<T> f, Deliver deliver) {
-  unsigned long long call = c->next_call++;
-  auto done = [c, call, deliver](future<T> &&g) {
-    auto held = std::make_shared<future<T>>(std::move(g));
-    enqueue(c, call, [c, held, deliver] { deliver(c, std::move(*held)); });
-    --c->inflight;
-    maybe_queue_close(c);
-  };
-  try {
-    if (f.available()) {
-      ++c->inflight;
-      done(std::move(f));
-    } else {
-      (void)std::move(f).then_wrapped(std::move(done));
-      ++c->inflight;
-    }
-  } catch (...) {
-    if (c->next_call == call + 1 && !c->ready.count(call)) {
-      c->next_call = call;
-    }
-    throw;
-  }
-}
-
-// The status of a completed operation (and its message on failure);
-// UV_ECANCELED for any outcome handed over after the close started.
+// The status of an operation's outcome (and its message on failure);
+// UV_ECANCELED once uvpg_cursor_close() was called (its callback not yet
+// run, the operation was pending).
 template <class T> int outcome(uvpg_cursor_s *c, future<T> &f) {
   int status = 0;
   if (f.failed()) {
@@ -178,34 +79,30 @@ uvpg::params c_params(int n, const char *const *values) {
 }
 
 // A new operation may start: the cursor is open and so is its
-// connection (one being closed would fail it only later).
-int usable(const uvpg_cursor_t *cur) {
+// connection.
+int usable(const uvpg_cursor_t *cur) noexcept {
+  if (!cur || cur->closing) {
+    return UV_EINVAL;
+  }
+  return cursor_access::conn(cur->cur) ? 0 : UVPG_ECLOSED;
+}
+
+// The outcome of an operation whose callback takes only a status.
+uvpg::detail::cursor_done<void> plain(uvpg_cursor_s *c, uvpg_cursor_cb cb,
+                                      void *data) {
+  return [c, cb, data](future<void> &&f) {
+    int status = outcome(c, f);
+    if (cb) {
+      cb(c, status, data);
+    }
+  };
+}
+
+const uvpg::column *column_at(const uvpg_cursor_t *cur, int col) noexcept {
   if (!cur) {
-    return UV_EINVAL;
-  }
-  if (cur->closing) {
-    return UV_EINVAL;
-  }
-  // A null `conn`: the connection was freed (connection_freed()); the
-  // cursor can only be closed.
-  if (!cur->conn || cur->conn->close_requested) {
-    return UVPG_ECLOSED;
-  }
-  return 0;
-}
-
-void plain_done(uvpg_cursor_cb cb, void *data, uvpg_cursor_s *c,
-                int status) {
-  if (cb) {
-    cb(c, status, data);
-  }
-}
-
-const uvpg::column *column_at(const uvpg_cursor_t *cur, int col) {
-  if (!cur || !cur->cur) {
     return nullptr;
   }
-  const auto &d = cur->cur->description();
+  const auto &d = cur->cur.description();
   if (!d || col < 0 || static_cast<size_t>(col) >= d->size()) {
     return nullptr;
   }
@@ -216,7 +113,7 @@ const uvpg::column *column_at(const uvpg_cursor_t *cur, int col) {
 
 extern "C" {
 
-UVPG_EXTERN void uvpg_cursor_opts_init(uvpg_cursor_opts_t *opts) {
+UVPG_EXTERN void uvpg_cursor_opts_init(uvpg_cursor_opts_t *opts) noexcept {
   if (!opts) {
     return;
   }
@@ -227,7 +124,7 @@ UVPG_EXTERN void uvpg_cursor_opts_init(uvpg_cursor_opts_t *opts) {
 
 UVPG_EXTERN int uvpg_cursor_new(uvpg_conn_t *conn,
                                 const uvpg_cursor_opts_t *opts,
-                                uvpg_cursor_t **out) {
+                                uvpg_cursor_t **out) noexcept {
   if (out) {
     *out = nullptr;
   }
@@ -245,7 +142,7 @@ UVPG_EXTERN int uvpg_cursor_new(uvpg_conn_t *conn,
   if (conn->close_requested) {
     return UVPG_ECLOSED;
   }
-  try {
+  return guard(nullptr, [&] {
     uvpg::cursor_options o;
     if (opts->name) {
       o.name = opts->name;
@@ -258,324 +155,333 @@ UVPG_EXTERN int uvpg_cursor_new(uvpg_conn_t *conn,
     o.binary = opts->binary != 0;
     *out = new uvpg_cursor_s(conn, std::move(o));
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_execute(uvpg_cursor_t *cur, const char *sql,
                                     int nparams, const char *const *params,
-                                    uvpg_cursor_cb cb, void *data) {
+                                    uvpg_cursor_cb cb, void *data) noexcept {
   if (!sql || nparams < 0 || (nparams > 0 && !params)) {
     return UV_EINVAL;
   }
   if (int rc = usable(cur)) {
     return rc;
   }
-  try {
-    auto f = cur->cur->execute(sql, c_params(nparams, params));
-    track(cur, std::move(f), [cb, data](uvpg_cursor_s *c, future<void> g) {
-      plain_done(cb, data, c, outcome(c, g));
-    });
+  return guard(cur, [&] {
+    cursor_access::execute(cur->cur, sql, c_params(nparams, params),
+                           plain(cur, cb, data));
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_callproc(uvpg_cursor_t *cur,
                                      const char *procname, int nparams,
                                      const char *const *params,
-                                     uvpg_cursor_cb cb, void *data) {
+                                     uvpg_cursor_cb cb, void *data) noexcept {
   if (!procname || nparams < 0 || (nparams > 0 && !params)) {
     return UV_EINVAL;
   }
   if (int rc = usable(cur)) {
     return rc;
   }
-  try {
-    auto f = cur->cur->callproc(procname, c_params(nparams, params));
-    track(cur, std::move(f),
-          [cb, data](uvpg_cursor_s *c, future<uvpg::params> g) {
-            plain_done(cb, data, c, outcome(c, g));
-          });
+  return guard(cur, [&] {
+    cursor_access::callproc(cur->cur, procname, c_params(nparams, params),
+                            plain(cur, cb, data));
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_fetch(uvpg_cursor_t *cur, int n,
-                                  uvpg_fetch_cb cb, void *data) {
+                                  uvpg_fetch_cb cb, void *data) noexcept {
   if (n < -1) {
     return UV_EINVAL;
   }
   if (int rc = usable(cur)) {
     return rc;
   }
-  try {
-    long count = n == -1 ? cur->cur->arraysize() : n == 0 ? -1 : n;
-    auto f = uvpg::detail::cursor_fetch(*cur->cur, count);
-    track(cur, std::move(f),
-          [cb, data](uvpg_cursor_s *c,
-                     future<uvpg::detail::cursor_chunk> g) {
-            int status = outcome(c, g);
-            if (!cb) {
-              return;
-            }
-            if (status < 0) {
-              cb(c, status, nullptr, 0, 0, data);
-              return;
-            }
-            // The chunk (and its result) lives until the callback
-            // returns: `res` is borrowed.
-            uvpg::detail::cursor_chunk ch = g.get();
-            const auto *res = reinterpret_cast<const uvpg_result_t *>(
-                ch.count > 0 ? ch.res.native() : nullptr);
-            cb(c, 0, res, ch.first, ch.count, data);
-          });
+  return guard(cur, [&] {
+    long count = n == -1 ? cur->cur.arraysize() : n == 0 ? -1 : n;
+    cursor_access::fetch(
+        cur->cur, count,
+        [cur, cb, data](future<uvpg::detail::cursor_chunk> &&g) {
+          int status = outcome(cur, g);
+          if (!cb) {
+            return;
+          }
+          if (status < 0) {
+            cb(cur, status, nullptr, 0, 0, data);
+            return;
+          }
+          // The chunk (and its result) lives until the callback
+          // returns: `res` is borrowed.
+          uvpg::detail::cursor_chunk ch = g.get();
+          const auto *res = reinterpret_cast<const uvpg_result_t *>(
+              ch.count > 0 ? ch.res.native() : nullptr);
+          cb(cur, 0, res, ch.first, ch.count, data);
+        });
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_each(uvpg_cursor_t *cur, uvpg_row_cb row_cb,
-                                 uvpg_cursor_cb done_cb, void *data) {
+                                 uvpg_cursor_cb done_cb, void *data) noexcept {
   if (!row_cb) {
     return UV_EINVAL;
   }
   if (int rc = usable(cur)) {
     return rc;
   }
-  try {
-    auto f = uvpg::detail::cursor_each(
-        *cur->cur, [cur, row_cb, data](const uvpg::result &res, int row) {
+  return guard(cur, [&] {
+    cursor_access::each(
+        cur->cur,
+        [cur, row_cb, data](const uvpg::result &res, int row) {
           return row_cb(cur,
                         reinterpret_cast<const uvpg_result_t *>(res.native()),
                         row, data);
+        },
+        [cur, done_cb, data](future<long long> &&g) {
+          int status = outcome(cur, g);
+          if (status >= 0) {
+            long long n = g.get();
+            status = n > INT_MAX ? INT_MAX : static_cast<int>(n);
+          }
+          if (done_cb) {
+            done_cb(cur, status, data);
+          }
         });
-    track(cur, std::move(f),
-          [done_cb, data](uvpg_cursor_s *c, future<long long> g) {
-            int status = outcome(c, g);
-            if (status >= 0) {
-              long long n = g.get();
-              status = n > INT_MAX ? INT_MAX : static_cast<int>(n);
-            }
-            plain_done(done_cb, data, c, status);
-          });
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_scroll(uvpg_cursor_t *cur, long value, int mode,
-                                   uvpg_cursor_cb cb, void *data) {
+                                   uvpg_cursor_cb cb, void *data) noexcept {
   if (mode != UVPG_SCROLL_RELATIVE && mode != UVPG_SCROLL_ABSOLUTE) {
     return UV_EINVAL;
   }
   if (int rc = usable(cur)) {
     return rc;
   }
-  try {
-    auto f = cur->cur->scroll(value, mode == UVPG_SCROLL_ABSOLUTE
-                                         ? uvpg::scroll_mode::absolute
-                                         : uvpg::scroll_mode::relative);
-    track(cur, std::move(f), [cb, data](uvpg_cursor_s *c, future<void> g) {
-      plain_done(cb, data, c, outcome(c, g));
-    });
+  return guard(cur, [&] {
+    cursor_access::scroll(cur->cur, value,
+                          mode == UVPG_SCROLL_ABSOLUTE
+                              ? uvpg::scroll_mode::absolute
+                              : uvpg::scroll_mode::relative,
+                          plain(cur, cb, data));
     return 0;
-  } catch (const std::bad_alloc &) {
-    return UV_ENOMEM;
-  } catch (...) {
-    return UVPG_EINTERNAL;
-  }
+  });
 }
 
 UVPG_EXTERN int uvpg_cursor_mogrify(uvpg_cursor_t *cur, const char *sql,
                                     int nparams, const char *const *params,
-                                    char **out) {
+                                    char **out) noexcept {
   if (out) {
     *out = nullptr;
   }
   if (!cur || !sql || !out || nparams < 0 || (nparams > 0 && !params)) {
     return UV_EINVAL;
   }
-  try {
-    std::string text = cur->cur->mogrify(sql, c_params(nparams, params));
+  return guard(cur, [&] {
+    std::string text;
+    try {
+      text = cur->cur.mogrify(sql, c_params(nparams, params));
+    } catch (...) {
+      // The message is the program's to read.
+      return uvpg::detail::cursor_status(std::current_exception(),
+                                         cur->error);
+    }
     char *s = static_cast<char *>(std::malloc(text.size() + 1));
     if (!s) {
-      return UV_ENOMEM;
+      return int{UV_ENOMEM};
     }
     std::memcpy(s, text.c_str(), text.size() + 1);
     *out = s;
     return 0;
-  } catch (...) {
-    return uvpg::detail::cursor_status(std::current_exception(), cur->error);
-  }
+  });
 }
 
-UVPG_EXTERN void uvpg_cursor_free_string(char *s) { std::free(s); }
+UVPG_EXTERN void uvpg_cursor_free_string(char *s) noexcept { std::free(s); }
 
 UVPG_EXTERN void uvpg_cursor_close(uvpg_cursor_t *cur,
-                                   uvpg_cursor_close_cb cb, void *data) {
+                                   uvpg_cursor_close_cb cb,
+                                   void *data) noexcept {
   if (!cur || cur->closing) {
     return; // a second close is a programming error: ignored
   }
   cur->closing = true;
-  cur->close_cb = cb;
-  cur->close_data = data;
-  try {
-    auto f = cur->cur->close();
-    auto closed = [cur](future<void> &&g) {
-      if (g.failed()) {
-        uvpg::detail::cursor_status(g.get_exception(), cur->close_error);
+  int rc = guard(cur, [&] {
+    cursor_access::close(cur->cur, [cur, cb, data](future<void> &&f) {
+      cur->error.clear();
+      if (f.failed()) {
+        uvpg::detail::cursor_status(f.get_exception(), cur->error);
       }
-      cur->close_ready = true;
-      maybe_queue_close(cur);
-    };
-    if (f.available()) {
-      closed(std::move(f));
-    } else {
-      (void)std::move(f).then_wrapped(std::move(closed));
+      if (cb) {
+        cb(cur, data);
+      }
+      delete cur;
+    });
+    return 0;
+  });
+  if (rc < 0) {
+    // Out of memory before the close was queued: the cursor is closed
+    // (the server drops a named one with its transaction or session),
+    // and its callback must still come once, from the loop.
+    uvpg::detail::conn_impl *c = cursor_access::engine(cur->cur);
+    uv_loop_t *loop = c ? c->loop : uvpg::detail::current_loop();
+    if (!loop) {
+      return; // nothing can run the callback: keep the memory
     }
-  } catch (...) {
-    // Out of memory: the cursor is closed anyway; finish from the loop.
-    cur->close_ready = true;
-    try {
-      maybe_queue_close(cur);
-    } catch (...) {
+    struct late final : uvpg::detail::task {
+      uvpg_cursor_t *cur;
+      uvpg_cursor_close_cb cb;
+      void *data;
+      void run() noexcept override {
+        if (cb) {
+          cb(cur, data);
+        }
+        delete cur;
+        delete this;
+      }
+    };
+    if (auto *t = new (std::nothrow) late) {
+      t->cur = cur;
+      t->cb = cb;
+      t->data = data;
+      uvpg::detail::schedule(loop, t);
     }
   }
 }
 
-UVPG_EXTERN int uvpg_cursor_is_closed(const uvpg_cursor_t *cur) {
+UVPG_EXTERN int uvpg_cursor_is_closed(const uvpg_cursor_t *cur) noexcept {
   return !cur || cur->closing;
 }
 
-UVPG_EXTERN long long uvpg_cursor_get_rowcount(const uvpg_cursor_t *cur) {
-  return cur ? cur->cur->rowcount() : -1;
+UVPG_EXTERN long long
+uvpg_cursor_get_rowcount(const uvpg_cursor_t *cur) noexcept {
+  return cur ? cur->cur.rowcount() : -1;
 }
 
-UVPG_EXTERN long long uvpg_cursor_get_rownumber(const uvpg_cursor_t *cur) {
+UVPG_EXTERN long long
+uvpg_cursor_get_rownumber(const uvpg_cursor_t *cur) noexcept {
   if (!cur) {
     return -1;
   }
-  auto n = cur->cur->rownumber();
+  auto n = cur->cur.rownumber();
   return n ? *n : -1;
 }
 
-UVPG_EXTERN unsigned int uvpg_cursor_get_lastrowid(const uvpg_cursor_t *cur) {
+UVPG_EXTERN unsigned int
+uvpg_cursor_get_lastrowid(const uvpg_cursor_t *cur) noexcept {
   if (!cur) {
     return 0;
   }
-  auto o = cur->cur->lastrowid();
+  auto o = cur->cur.lastrowid();
   return o ? *o : 0;
 }
 
 UVPG_EXTERN const char *
-uvpg_cursor_get_statusmessage(const uvpg_cursor_t *cur) {
+uvpg_cursor_get_statusmessage(const uvpg_cursor_t *cur) noexcept {
   if (!cur) {
     return nullptr;
   }
-  const auto &s = cur->cur->statusmessage();
+  const auto &s = cur->cur.statusmessage();
   return s ? s->c_str() : nullptr;
 }
 
-UVPG_EXTERN const char *uvpg_cursor_get_query(const uvpg_cursor_t *cur) {
+UVPG_EXTERN const char *
+uvpg_cursor_get_query(const uvpg_cursor_t *cur) noexcept {
   if (!cur) {
     return nullptr;
   }
-  const auto &q = cur->cur->query();
+  const auto &q = cur->cur.query();
   return q ? q->c_str() : nullptr;
 }
 
-UVPG_EXTERN int uvpg_cursor_get_arraysize(const uvpg_cursor_t *cur) {
-  return cur ? cur->cur->arraysize() : 0;
+UVPG_EXTERN int uvpg_cursor_get_arraysize(const uvpg_cursor_t *cur) noexcept {
+  return cur ? cur->cur.arraysize() : 0;
 }
 
-UVPG_EXTERN int uvpg_cursor_set_arraysize(uvpg_cursor_t *cur, int n) {
+UVPG_EXTERN int uvpg_cursor_set_arraysize(uvpg_cursor_t *cur,
+                                          int n) noexcept {
   if (!cur || n < 1) {
     return UV_EINVAL;
   }
-  cur->cur->arraysize(n);
-  return 0;
+  return guard(cur, [&] {
+    cur->cur.arraysize(n);
+    return 0;
+  });
 }
 
-UVPG_EXTERN const char *uvpg_cursor_get_name(const uvpg_cursor_t *cur) {
-  if (!cur || cur->cur->name().empty()) {
+UVPG_EXTERN const char *
+uvpg_cursor_get_name(const uvpg_cursor_t *cur) noexcept {
+  if (!cur || cur->cur.name().empty()) {
     return nullptr;
   }
-  return cur->cur->name().c_str();
+  return cur->cur.name().c_str();
 }
 
-UVPG_EXTERN unsigned int uvpg_cursor_get_timeout(const uvpg_cursor_t *cur) {
-  return cur ? static_cast<unsigned int>(cur->cur->timeout().count()) : 0;
+UVPG_EXTERN unsigned int
+uvpg_cursor_get_timeout(const uvpg_cursor_t *cur) noexcept {
+  return cur ? static_cast<unsigned int>(cur->cur.timeout().count()) : 0;
 }
 
-UVPG_EXTERN uvpg_conn_t *uvpg_cursor_get_conn(const uvpg_cursor_t *cur) {
-  return cur ? cur->conn : nullptr;
+UVPG_EXTERN uvpg_conn_t *
+uvpg_cursor_get_conn(const uvpg_cursor_t *cur) noexcept {
+  // The engine until it is freed: a closing connection is still the
+  // program's handle until its close callback returned.
+  return cur ? c_handle(cursor_access::engine(cur->cur))
+             : nullptr;
 }
 
-UVPG_EXTERN const char *uvpg_cursor_error_message(const uvpg_cursor_t *cur) {
+UVPG_EXTERN const char *
+uvpg_cursor_error_message(const uvpg_cursor_t *cur) noexcept {
   return cur ? cur->error.c_str() : "";
 }
 
-UVPG_EXTERN void uvpg_cursor_set_data(uvpg_cursor_t *cur, void *data) {
+UVPG_EXTERN void uvpg_cursor_set_data(uvpg_cursor_t *cur,
+                                      void *data) noexcept {
   if (cur) {
     cur->data = data;
   }
 }
 
-UVPG_EXTERN void *uvpg_cursor_get_data(const uvpg_cursor_t *cur) {
+UVPG_EXTERN void *uvpg_cursor_get_data(const uvpg_cursor_t *cur) noexcept {
   return cur ? cur->data : nullptr;
 }
 
-UVPG_EXTERN int uvpg_cursor_get_ncolumns(const uvpg_cursor_t *cur) {
+UVPG_EXTERN int uvpg_cursor_get_ncolumns(const uvpg_cursor_t *cur) noexcept {
   if (!cur) {
     return -1;
   }
-  const auto &d = cur->cur->description();
+  const auto &d = cur->cur.description();
   return d ? static_cast<int>(d->size()) : -1;
 }
 
-UVPG_EXTERN const char *uvpg_cursor_get_column_name(const uvpg_cursor_t *cur,
-                                                    int col) {
+UVPG_EXTERN const char *
+uvpg_cursor_get_column_name(const uvpg_cursor_t *cur, int col) noexcept {
   const uvpg::column *c = column_at(cur, col);
   return c ? c->name.c_str() : nullptr;
 }
 
 UVPG_EXTERN unsigned int
-uvpg_cursor_get_column_type(const uvpg_cursor_t *cur, int col) {
+uvpg_cursor_get_column_type(const uvpg_cursor_t *cur, int col) noexcept {
   const uvpg::column *c = column_at(cur, col);
   return c ? c->type_code : 0;
 }
 
 UVPG_EXTERN int uvpg_cursor_get_column_size(const uvpg_cursor_t *cur,
-                                            int col) {
+                                            int col) noexcept {
   const uvpg::column *c = column_at(cur, col);
   return c ? c->internal_size : 0;
 }
 
 UVPG_EXTERN int uvpg_cursor_get_column_precision(const uvpg_cursor_t *cur,
-                                                 int col) {
+                                                 int col) noexcept {
   const uvpg::column *c = column_at(cur, col);
   return c && c->precision ? *c->precision : -1;
 }
 
 UVPG_EXTERN int uvpg_cursor_get_column_scale(const uvpg_cursor_t *cur,
-                                             int col) {
+                                             int col) noexcept {
   const uvpg::column *c = column_at(cur, col);
   return c && c->scale ? *c->scale : 0;
 }

@@ -210,6 +210,14 @@ struct conn_impl {
   // -- lifecycle (conn.cc) --
   close_waiter *on_close = nullptr;
   bool close_requested = false;
+  /// The lease: bumped when the connection is released (closed today;
+  /// returned to its pool later), so that a conn_ref taken before knows
+  /// it no longer may use the connection (conn_ref.hh).
+  uint64_t generation = 0;
+  /// The C++ handle that owns the engine, if any (kept up to date by
+  /// uvpg::connection's constructors and moves), so that objects bound
+  /// to the connection find it without pointing at it.
+  connection *handle = nullptr;
   bool canceled_all = false; // pending work was told UV_ECANCELED
   /// Objects bound to the connection (cursors) hold back the close
   /// callback while they still owe callbacks of their own: they are told
@@ -281,6 +289,11 @@ private:
 };
 
 /// The error a failed status becomes in C++.
+/// connection::query() on an engine: what objects bound to a
+/// connection (cursors) send their statements through.  `c` is open.
+future<result> submit_query(conn_impl *c, std::string_view sql, params args,
+                            const query_options &opts);
+
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res);
 
 /// Maps text of a libpq connect failure to a status code (see connect.cc).
