@@ -629,7 +629,7 @@ std::string converted(std::string_view sql, size_t nargs) {
 
 // The connection's type information (null once it is gone).
 const detail::type_context *types_of(const cursor_state &s) {
-  return s.conn && s.conn->impl() ? s.conn->impl()->types : nullptr;
+  return s.conn ? s.conn.get()->types : nullptr;
 }
 
 bool standard_strings(const cursor_state &s) {
