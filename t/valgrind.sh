@@ -17,8 +17,9 @@ for name in capi contract cursor-capi; do
     rc=1
     continue
   fi
-  if "$builddir/libtool" --mode=execute valgrind -q --error-exitcode=99 \
-      --leak-check=full --errors-for-leak-kinds=definite \
+  # A hang is a failure too: each program gets 10 minutes.
+  if timeout 600 "$builddir/libtool" --mode=execute valgrind -q \
+      --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite "$prog" >"$log" 2>&1; then
     echo "valgrind-result: t/$name PASS"
   else

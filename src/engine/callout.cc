@@ -30,6 +30,25 @@ void conn_impl::post(callout::kind k, op *o, int status, PGresult *res) {
 }
 
 void conn_impl::run_callouts() {
+  for (;;) {
+    deliver_callouts();
+    if (dispatching || close_requested || st != state::ready) {
+      break;
+    }
+    // What the callbacks queued goes out now; what that posts (a COPY
+    // drained as the socket took the rest) is delivered here too, or it
+    // would wait for an entry point that may never come.
+    pump();
+    if (callouts.empty()) {
+      break;
+    }
+  }
+  if (timed_ops == 0) {
+    uv_timer_stop(&deadline_timer);
+  }
+}
+
+void conn_impl::deliver_callouts() {
   using kind = callout::kind;
   while (!callouts.empty() && !dispatching) {
     callout c = callouts.front();
@@ -80,12 +99,6 @@ void conn_impl::run_callouts() {
     if (c.k == kind::complete) {
       o->retire();
     }
-  }
-  if (timed_ops == 0) {
-    uv_timer_stop(&deadline_timer);
-  }
-  if (!dispatching && !close_requested && st == state::ready) {
-    pump(); // what the callbacks queued
   }
 }
 

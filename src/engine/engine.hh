@@ -146,6 +146,7 @@ struct conn_impl {
   /// Delivers what is queued; only at a loop entry point or in
   /// maybe_free(), never inside a call of the program's.
   void run_callouts();
+  void deliver_callouts();
 
   // -- deadlines (callout.cc): each operation's own --
   unsigned timed_ops = 0; // ops with a deadline not yet told
