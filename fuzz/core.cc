@@ -6,8 +6,13 @@
 #include <cstdint>
 #include <string>
 
+#include <vector>
+
+#include "../src/engine/conninfo.hh"
+#include "../src/sql.hh"
 #include "../src/type_context.hh"
 #include "text.hh"
+#include "uvpg/types/core.hh"
 
 namespace {
 

@@ -138,12 +138,16 @@ fuzz_run() {
         fi
     fi
     step "$dir: make fuzz-run"
+    local ran=0
     while IFS= read -r line; do
         echo "$line"
         if [[ $line =~ ^fuzz-result:\ (.*)\ (PASS|FAIL)$ ]]; then
             record "fuzz:${BASH_REMATCH[1]}" "${BASH_REMATCH[2]}" "libFuzzer target"
+            ran=$((ran + 1))
         fi
     done < <(make -C "$dir" -j"$jobs" fuzz-run FUZZ_SECONDS="${UVPG_FUZZ_SECONDS:-10}" 2>&1 || true)
+    # A fuzz build that fails runs no target: that must not pass silently.
+    ((ran > 0)) || record "$dir/build" FAIL "no fuzz target ran (the fuzz build failed?)"
 }
 
 # valgrind_run: the plain-C tests of build/ under valgrind; one result
