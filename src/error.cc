@@ -26,16 +26,16 @@ error::error(int status, const std::string &what)
 
 server_error::server_error(int status, const std::string &what,
                            std::map<char, std::string> fields)
-    : error(status, what), _fields(std::move(fields)) {}
+    : error(status, what), diagnostic(std::move(fields)) {}
 
-const std::string &server_error::field_ref(char code) const noexcept {
+const std::string &diagnostic::field(char code) const noexcept {
   static const std::string empty;
   auto it = _fields.find(code);
   return it == _fields.end() ? empty : it->second;
 }
 
-int server_error::position() const noexcept {
-  return std::atoi(field_ref('P').c_str());
+int diagnostic::number(char code) const noexcept {
+  return std::atoi(field(code).c_str());
 }
 
 namespace detail {

@@ -15,6 +15,8 @@
 #include <string>
 #include <system_error>
 
+#include "uvpg/diagnostic.hh"
+
 #ifndef UVPG_CXX_EXTERN
 #if defined(__GNUC__) || defined(__clang__)
 #define UVPG_CXX_EXTERN __attribute__((visibility("default")))
@@ -43,31 +45,15 @@ private:
   std::string _what;
 };
 
-/// An error the server sent (an ErrorResponse), with its fields.
-class UVPG_CXX_EXTERN server_error : public error {
+/// An error the server sent (an ErrorResponse), with its diagnostic
+/// fields (uvpg/diagnostic.hh).
+class UVPG_CXX_EXTERN server_error : public error, public diagnostic {
 public:
   /// \param status UVPG_ESERVER, or UVPG_ECONNBAD when the error ended
   ///               the session (e.g. 57P01 admin_shutdown)
   /// \param fields the diagnostic fields keyed by UVPG_DIAG_* code
   server_error(int status, const std::string &what,
                std::map<char, std::string> fields);
-  /// The five-character SQLSTATE, e.g. "42601".
-  const std::string &sqlstate() const noexcept { return field_ref('C'); }
-  const std::string &message_primary() const noexcept {
-    return field_ref('M');
-  }
-  const std::string &detail() const noexcept { return field_ref('D'); }
-  const std::string &hint() const noexcept { return field_ref('H'); }
-  /// 1-based character position in the statement, 0 when unknown.
-  int position() const noexcept;
-  /// Any field by its UVPG_DIAG_* code; empty when absent.
-  const std::string &field(char code) const noexcept {
-    return field_ref(code);
-  }
-
-private:
-  const std::string &field_ref(char code) const noexcept;
-  std::map<char, std::string> _fields;
 };
 
 /// Misuse of the API: a bug in the calling program, not a runtime failure.
