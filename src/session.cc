@@ -49,9 +49,9 @@ std::string echo_text(const op *o, const query_log_record &r) {
   char tail[128];
   double ms = static_cast<double>(r.elapsed.count()) / 1000.0;
   if (r.status >= 0) {
-    std::snprintf(tail, sizeof tail, "uvpg:   -> %s, %" PRId64 " rows, %.3f ms\n",
-                  r.command_status.empty() ? "ok" : r.command_status.c_str(),
-                  r.rows, ms);
+    std::snprintf(
+        tail, sizeof tail, "uvpg:   -> %s, %" PRId64 " rows, %.3f ms\n",
+        r.command_status.empty() ? "ok" : r.command_status.c_str(), r.rows, ms);
   } else {
     std::snprintf(tail, sizeof tail, "uvpg:   -> %s%s%s, %.3f ms\n",
                   uvpg_err_name(r.status), r.sqlstate.empty() ? "" : " ",
@@ -137,8 +137,8 @@ std::function<void()> query_log(conn_impl *c, const op *o, int status,
 }
 
 void session_lost(conn_impl *c, std::string msg, std::string sqlstate) {
-  if (!c->session || (c->session->terminations.empty() &&
-                      !c->session->c_termination.cb)) {
+  if (!c->session ||
+      (c->session->terminations.empty() && !c->session->c_termination.cb)) {
     return;
   }
   termination_event e{UVPG_ECONNBAD, std::move(msg), std::move(sqlstate)};

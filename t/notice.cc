@@ -1,8 +1,6 @@
 // Notices: kept per connection (the last 50, in order), handed to the
 // notice handlers from the loop with every diagnostic field, and never
 // printed to stderr.
-#include <unistd.h>
-
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -16,27 +14,9 @@ namespace {
 // What a handler saw of one notice, and where it ran.
 struct seen {
   std::vector<uvpg::notice> notices;
-  bool inside_call = false;  // a handler ran inside a uvpg call
-  bool before_done = false;  // it ran before the statement completed
+  bool inside_call = false; // a handler ran inside a uvpg call
+  bool before_done = false; // it ran before the statement completed
 };
-
-// Everything written to stderr while `body` runs.
-template <class F> std::string stderr_of(F &&body) {
-  std::fflush(stderr);
-  int saved = dup(2);
-  FILE *tmp = std::tmpfile();
-  REQUIRE(tmp);
-  dup2(fileno(tmp), 2);
-  body();
-  std::fflush(stderr);
-  dup2(saved, 2);
-  close(saved);
-  std::string out(65536, '\0');
-  std::rewind(tmp);
-  out.resize(std::fread(out.data(), 1, out.size(), tmp));
-  std::fclose(tmp);
-  return out;
-}
 
 } // namespace
 
@@ -161,7 +141,7 @@ TEST_CASE("notices: nothing is printed to stderr, with or without "
           "handlers") {
   test::loop_fixture lf;
   auto c = test::connect(&lf.loop);
-  std::string out = stderr_of([&] {
+  std::string out = test::stderr_of([&] {
     test::wait(&lf.loop, c.query("DO $$ BEGIN RAISE NOTICE 'quiet'; "
                                  "RAISE WARNING 'quiet too'; END $$"));
     int calls = 0;

@@ -108,6 +108,13 @@ public:
   /// as "host=db user=app" or a URI "postgresql://app@db/app"; empty
   /// means the PG* environment).  Fails with uvpg::error (code UV_EINVAL,
   /// UV_EAI_*, UV_ECONNREFUSED, UV_ETIMEDOUT, UVPG_ESERVER, ...).
+  ///
+  /// TCP keepalives are on unless `conninfo` says otherwise:
+  /// keepalives=1 keepalives_idle=60 keepalives_interval=10
+  /// keepalives_count=6, so a silently dead peer is noticed in about two
+  /// minutes (add_termination_listener() hears of it).  Each key the
+  /// conninfo sets wins; keepalives=0 turns them off.  Unix-domain
+  /// sockets ignore them.  Notices are never printed (notices()).
   static future<connection> connect(uv_loop_t *loop,
                                     std::string_view conninfo,
                                     const connect_options &opts = {});

@@ -26,8 +26,8 @@ UVPG_EXTERN int uvpg_conn_set_notice_cb(uvpg_conn_t *conn, uvpg_notice_cb cb,
   });
 }
 
-UVPG_EXTERN int uvpg_conn_get_notice_count(const uvpg_conn_t *conn)
-    UVPG_NOEXCEPT {
+UVPG_EXTERN int
+uvpg_conn_get_notice_count(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
   if (!conn || !conn->session) {
     return 0;
   }
@@ -35,8 +35,7 @@ UVPG_EXTERN int uvpg_conn_get_notice_count(const uvpg_conn_t *conn)
 }
 
 UVPG_EXTERN const uvpg_notice_t *uvpg_conn_get_notice(const uvpg_conn_t *conn,
-                                                      int index)
-    UVPG_NOEXCEPT {
+                                                      int index) UVPG_NOEXCEPT {
   if (!conn || !conn->session || index < 0 ||
       static_cast<size_t>(index) >= conn->session->kept.size()) {
     return nullptr;
@@ -54,8 +53,8 @@ UVPG_EXTERN const char *uvpg_notice_field(const uvpg_notice_t *notice,
   return it == fields.end() ? nullptr : it->second.c_str();
 }
 
-UVPG_EXTERN const char *uvpg_notice_message(const uvpg_notice_t *notice)
-    UVPG_NOEXCEPT {
+UVPG_EXTERN const char *
+uvpg_notice_message(const uvpg_notice_t *notice) UVPG_NOEXCEPT {
   return notice ? notice->message().c_str() : nullptr;
 }
 
