@@ -288,7 +288,10 @@ public:
   // ---- notices and observers (uvpg/notice.hh, uvpg/session.hh) ----
   // Each add_*() returns an id for the matching remove_*(), which
   // returns false for an id it does not know.  Throws usage_error on a
-  // closed handle.  What was added goes with the connection.
+  // closed handle.  What was added goes with the connection: what was
+  // queued before a close (or the handle's destruction) is still
+  // delivered before the close completes, so what a function captures
+  // must live until then.
 
   /// The last 50 notices received, oldest first (aiopg's `notices`).
   std::vector<notice> notices() const;
