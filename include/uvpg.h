@@ -206,6 +206,50 @@ UVPG_EXTERN unsigned int uvpg_conn_get_timeout(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_conn_get_echo(const uvpg_conn_t *conn) UVPG_NOEXCEPT;
 
+/* Notices, see uvpg_conn_set_notice_cb(3). */
+typedef struct uvpg_notice_s uvpg_notice_t;
+typedef void (*uvpg_notice_cb)(uvpg_conn_t *conn, int status,
+                               const uvpg_notice_t *notice, void *data);
+UVPG_EXTERN int uvpg_conn_set_notice_cb(uvpg_conn_t *conn, uvpg_notice_cb cb,
+                                        void *data) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_get_notice_count(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN const uvpg_notice_t *uvpg_conn_get_notice(const uvpg_conn_t *conn,
+                                                      int index) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_notice_field(const uvpg_notice_t *notice,
+                                          int field) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_notice_message(const uvpg_notice_t *notice)
+    UVPG_NOEXCEPT;
+
+/* See uvpg_conn_set_query_logger(3). */
+typedef struct uvpg_query_log_s {
+  size_t size;                /* sizeof (uvpg_query_log_t) in the library */
+  const char *sql;            /* the statement as sent */
+  int nparams;                /* its parameters (never their values) */
+  int status;                 /* 0 or the completion's error code */
+  const char *sqlstate;       /* the server's error, or NULL */
+  const char *command_status; /* e.g. "INSERT 0 1"; "" on failure */
+  long long rows;             /* returned or affected; -1: failed */
+  long long start_us;         /* wall clock: microseconds since 1970 */
+  long long elapsed_us;       /* microseconds from the call to the end */
+  const char *host;           /* host, address or socket directory */
+  const char *port;
+  void *reserved[8];          /* room to grow without a new ABI */
+} uvpg_query_log_t;
+typedef void (*uvpg_query_log_cb)(uvpg_conn_t *conn, int status,
+                                  const uvpg_query_log_t *rec, void *data);
+UVPG_EXTERN int uvpg_conn_set_query_logger(uvpg_conn_t *conn,
+                                           uvpg_query_log_cb cb,
+                                           void *data) UVPG_NOEXCEPT;
+
+/* See uvpg_conn_set_termination_cb(3). */
+typedef void (*uvpg_termination_cb)(uvpg_conn_t *conn, int status,
+                                    const char *message,
+                                    const char *sqlstate, void *data);
+UVPG_EXTERN int uvpg_conn_set_termination_cb(uvpg_conn_t *conn,
+                                             uvpg_termination_cb cb,
+                                             void *data) UVPG_NOEXCEPT;
+
 /* See uvpg_result_ntuples(3). */
 UVPG_EXTERN int uvpg_result_ntuples(const uvpg_result_t *res) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_result_nfields(const uvpg_result_t *res) UVPG_NOEXCEPT;

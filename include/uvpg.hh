@@ -15,6 +15,8 @@
 #include "uvpg/cursor.hh"
 #include "uvpg/error.hh"
 #include "uvpg/future.hh"
+#include "uvpg/notice.hh"
 #include "uvpg/result.hh"
+#include "uvpg/session.hh"
 
 #endif // UVPG_HH

@@ -62,7 +62,11 @@ void conn_impl::notice_receiver(void *arg, const PGresult *res) {
     const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     c->fatal_message = PQresultErrorMessage(res);
     c->fatal_sqlstate = state ? state : "";
+    return;
   }
+  // libpq calls this from inside PQconsumeInput/PQgetResult: the notice
+  // is copied and queued, never handed to the program here.
+  session_notice(c, res);
 }
 
 void conn_impl::close(close_waiter *w) {

@@ -3,6 +3,9 @@
 #ifndef UVPG_TEST_HH
 #define UVPG_TEST_HH
 
+#include <unistd.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 
@@ -175,6 +178,24 @@ same_text(uv_loop_t *loop, uvpg::connection &c, const std::string &sql) {
 inline void shell(const std::string &cmd) {
   INFO("running: " << cmd);
   REQUIRE(std::system(cmd.c_str()) == 0);
+}
+
+/// Everything written to stderr while `body` runs.
+template <class F> std::string stderr_of(F &&body) {
+  std::fflush(stderr);
+  int saved = dup(2);
+  FILE *tmp = std::tmpfile();
+  REQUIRE(tmp);
+  dup2(fileno(tmp), 2);
+  body();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string out(65536, '\0');
+  std::rewind(tmp);
+  out.resize(std::fread(out.data(), 1, out.size(), tmp));
+  std::fclose(tmp);
+  return out;
 }
 
 } // namespace test

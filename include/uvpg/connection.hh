@@ -26,7 +26,9 @@
 
 #include "uvpg/copy.hh"
 #include "uvpg/future.hh"
+#include "uvpg/notice.hh"
 #include "uvpg/result.hh"
+#include "uvpg/session.hh"
 #include "uvpg/statement.hh"
 #include "uvpg/types.hh"
 #include "uvpg/types/core.hh"
@@ -41,7 +43,10 @@ struct conn_impl;
 struct connect_options {
   /// Bounds the whole connect (every host and address); 0 = none.
   std::chrono::milliseconds timeout{60000};
-  /// Log every statement and its parameters to stderr.
+  /// Log every statement and its parameters to stderr, after it
+  /// completed, with its outcome and time (a built-in query logger; see
+  /// uvpg/session.hh).  Parameter values are printed: do not turn it on
+  /// where they may hold secrets.
   bool echo = false;
   /// Typecaster switches (used by the typecaster modules).
   bool enable_json = true;
@@ -103,6 +108,13 @@ public:
   /// as "host=db user=app" or a URI "postgresql://app@db/app"; empty
   /// means the PG* environment).  Fails with uvpg::error (code UV_EINVAL,
   /// UV_EAI_*, UV_ECONNREFUSED, UV_ETIMEDOUT, UVPG_ESERVER, ...).
+  ///
+  /// TCP keepalives are on unless `conninfo` says otherwise:
+  /// keepalives=1 keepalives_idle=60 keepalives_interval=10
+  /// keepalives_count=6, so a silently dead peer is noticed in about two
+  /// minutes (add_termination_listener() hears of it).  Each key the
+  /// conninfo sets wins; keepalives=0 turns them off.  Unix-domain
+  /// sockets ignore them.  Notices are never printed (notices()).
   static future<connection> connect(uv_loop_t *loop,
                                     std::string_view conninfo,
                                     const connect_options &opts = {});
@@ -272,6 +284,29 @@ public:
   std::string error_message() const;
   /// The loop this connection runs on.
   uv_loop_t *loop() const noexcept;
+
+  // ---- notices and observers (uvpg/notice.hh, uvpg/session.hh) ----
+  // Each add_*() returns an id for the matching remove_*(), which
+  // returns false for an id it does not know.  Throws usage_error on a
+  // closed handle.  What was added goes with the connection: what was
+  // queued before a close (or the handle's destruction) is still
+  // delivered before the close completes, so what a function captures
+  // must live until then.
+
+  /// The last 50 notices received, oldest first (aiopg's `notices`).
+  std::vector<notice> notices() const;
+  /// Calls `fn` from the loop with every notice received from now on
+  /// (psycopg's add_notice_handler).
+  listener_id add_notice_handler(notice_handler fn);
+  bool remove_notice_handler(listener_id id) noexcept;
+  /// Calls `fn` from the loop after each statement the program runs
+  /// from now on (asyncpg's add_query_logger).
+  listener_id add_query_logger(query_logger fn);
+  bool remove_query_logger(listener_id id) noexcept;
+  /// Calls `fn` once from the loop if the connection is lost (asyncpg's
+  /// add_termination_listener); not when it is closed.
+  listener_id add_termination_listener(termination_listener fn);
+  bool remove_termination_listener(listener_id id) noexcept;
 
   /// The implementation object (internal use).
   detail::conn_impl *impl() const noexcept { return _impl; }

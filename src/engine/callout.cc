@@ -71,6 +71,13 @@ void conn_impl::deliver_callouts() {
         });
       }
       continue;
+    case kind::event: {
+      // Queued before any close: delivered, like a completion.
+      std::function<void()> f = std::move(events.front());
+      events.pop_front();
+      dispatch(this, f);
+      continue;
+    }
     case kind::complete:
     case kind::notify:
       break;
@@ -95,7 +102,13 @@ void conn_impl::deliver_callouts() {
     if (o->deadline) {
       --timed_ops;
     }
+    // The query log record is taken before the result goes to the
+    // callback, and handed to the loggers after it (session.cc).
+    std::function<void()> log = query_log(this, o, c.status, c.res);
     dispatch(this, [&] { o->complete(this, c.status, c.res); });
+    if (log) {
+      dispatch(this, log);
+    }
     if (c.k == kind::complete) {
       o->retire();
     }

@@ -272,6 +272,24 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
   add("target_session_attrs", attrs);
   // `add` keeps c_str() pointers: every value must outlive the call
   // below, so no temporaries.
+  // TCP keepalives on by default, so a peer that vanished without a
+  // word (a crashed host, a NAT or firewall that forgot the flow) is
+  // noticed while the connection idles: the first probe after 60 s of
+  // silence, then every 10 s, given up after 6 unanswered, so about
+  // 2 minutes instead of the kernel's 2 hours and more.  What the
+  // conninfo (or its service) says wins: keepalives=0 turns them off.
+  // libpq applies them to TCP sockets only.
+  static const std::pair<const char *, std::string> keepalive[] = {
+      {"keepalives", "1"},
+      {"keepalives_idle", "60"},
+      {"keepalives_interval", "10"},
+      {"keepalives_count", "6"},
+  };
+  for (const auto &[key, value] : keepalive) {
+    if (!info.find(key)) {
+      add(key, value);
+    }
+  }
   static const std::string app_name = "uvpg";
   if (!info.find("application_name")) {
     add("fallback_application_name", app_name);
@@ -286,6 +304,8 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
     finish_connect(UV_ENOMEM);
     return;
   }
+  // From the start: libpq's default processor prints notices to stderr.
+  PQsetNoticeReceiver(pg, notice_receiver, this);
   if (PQstatus(pg) == CONNECTION_BAD) {
     std::string sqlstate, clean;
     int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
@@ -398,7 +418,6 @@ void conn_impl::connected() {
     arm_timer(deadline - std::min(deadline, uv_now(loop)));
   }
   PQsetErrorVerbosity(pg, PQERRORS_DEFAULT);
-  PQsetNoticeReceiver(pg, notice_receiver, this);
   if (!attach_context(pg, types)) {
     lost("cannot register the libpq event procedure");
     finish_connect(UVPG_EINTERNAL);

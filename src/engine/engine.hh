@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,10 @@ namespace uvpg::detail {
 /// How long a cancelled statement may take to end, and a cancel request
 /// to be done, before the connection is given up.
 constexpr uint64_t cancel_grace_ms = 5000;
+
+/// Notices, query loggers and the lost-connection event of a connection
+/// (src/session.hh); created when the first is needed.
+struct session_state;
 
 /// A cancel request running on the thread pool.  It may outlive its
 /// connection: the connection clears `conn` when it is freed.
@@ -132,6 +137,8 @@ struct conn_impl {
       retire,       // the engine is done with a notified op
       copy_ready,   // op->copy_ready()
       copy_drained, // op->copy_drained()
+      event,        // the front of `events` (session.cc): a notice, a
+                    // query log record, the lost-connection event
     };
     kind k;
     int status;
@@ -139,6 +146,9 @@ struct conn_impl {
     PGresult *res;
   };
   std::deque<callout> callouts;
+  std::deque<std::function<void()>> events; // see callout::kind::event
+  std::shared_ptr<session_state> session;
+  bool query_logging = false; // a query logger listens: ops are timed
   int in_entry = 0;          // depth of loop entry points on the stack
   bool callouts_due = false; // a deferred task will deliver them
   /// Queues a callout; `res` goes with a completion.
@@ -296,6 +306,16 @@ future<result> submit_query(conn_impl *c, std::string_view sql, params args,
                             const query_options &opts);
 
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res);
+
+// The session's hooks (src/session.cc, src/notice.cc).
+/// A notice libpq handed the receiver: kept, and queued for the handlers.
+void session_notice(conn_impl *c, const PGresult *res);
+/// The query log record of `o`, about to complete with `status` and
+/// `res`, as a call to the loggers; empty when nobody listens.
+std::function<void()> query_log(conn_impl *c, const op *o, int status,
+                                const PGresult *res);
+/// The connection was lost (not closed): queues the termination event.
+void session_lost(conn_impl *c, std::string msg, std::string sqlstate);
 
 /// Maps text of a libpq connect failure to a status code (see connect.cc).
 int classify_connect_error(const std::string &msg, std::string &sqlstate,

@@ -44,6 +44,10 @@ struct op {
   /// engine still reads its results, then retires it without a word.
   bool notified = false;
   std::chrono::milliseconds timeout{0}; // 0: none
+  /// When it was submitted (for the query log; 0 when nobody logs):
+  /// uv_hrtime() ns, and the wall clock in µs since the epoch.
+  uint64_t started_ns = 0;
+  int64_t started_us = 0;
   uint64_t deadline = 0;    // uv_now() ms by which the caller hears; 0: none
   int refused = 0;          // fails with this status when its turn comes
   std::string refused_why;
@@ -136,9 +140,6 @@ struct op_queue {
   op *pop() noexcept;
 };
 
-
-/// Writes one statement to stderr when echo is on.
-void echo_statement(const op *o);
 
 } // namespace uvpg::detail
 

@@ -8,7 +8,7 @@
 // Results are read with PQconsumeInput and then PQgetResult only while
 // PQisBusy says it will not block.  The socket stays under read watch
 // while idle, so a server that goes away is noticed at once.
-#include <cstdio>
+#include <chrono>
 
 #include "../sql.hh"
 #include "engine.hh"
@@ -57,6 +57,12 @@ void conn_impl::submit(op *o) {
   if (st == state::broken) {
     fail_all(UVPG_ECONNBAD); // delivered from the loop, like any callout
     return;
+  }
+  if ((query_logging || opts.echo) && !o->internal && !o->started_ns) {
+    o->started_ns = uv_hrtime();
+    o->started_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                        std::chrono::system_clock::now().time_since_epoch())
+                        .count();
   }
   if (o->timeout.count() > 0 && !o->deadline) {
     // The deadline runs from the call, queued or not.
@@ -285,9 +291,6 @@ struct dealloc_op final : op {
 // A statement that runs alone, outside pipeline mode: the simple
 // protocol (several statements, COPY), or one with a timeout.
 bool conn_impl::send(op *o) {
-  if (opts.echo && !o->internal) {
-    echo_statement(o);
-  }
   sent.push(o);
   ++sent_count;
   push_wire(this, o);
@@ -328,9 +331,6 @@ bool conn_impl::send(op *o) {
 // cached statement), Bind/Execute per parameter set, then a Sync, so an
 // error ends its segment and nothing else.
 bool conn_impl::send_pipelined(op *o) {
-  if (opts.echo && !o->internal) {
-    echo_statement(o);
-  }
   size_t n = o->rows ? o->values.size() / o->rows : 0;
   param_arrays &a = scratch_arrays();
   a.fill_types(o, n);
@@ -866,8 +866,16 @@ void conn_impl::lost(std::string why) {
   copying = op::copy_way::none;
   copy_paused = copy_draining = false;
   // From the loop, never inside a call of the user's that got here
-  // through submit() -> pump() -> send().
-  later([this] { fail_all(UVPG_ECONNBAD); });
+  // through submit() -> pump() -> send().  The lost-connection event
+  // follows the failed operations' callbacks; a connection that never
+  // finished its connect has none (the connect fails instead).
+  bool established = !on_connect;
+  later([this, established, msg = error_msg, state = error_sqlstate] {
+    fail_all(UVPG_ECONNBAD);
+    if (established) {
+      session_lost(this, msg, state);
+    }
+  });
 }
 
 void conn_impl::fail_all(int status) {
@@ -901,21 +909,6 @@ void conn_impl::fail_all(int status) {
     post(callout::kind::complete, o, s, res);
   }
   sent_count = 0;
-}
-
-void echo_statement(const op *o) {
-  std::fprintf(stderr, "uvpg: %s\n", o->sql.c_str());
-  for (size_t i = 0; i < o->values.size(); ++i) {
-    const encoded &v = o->values[i];
-    if (v.null) {
-      std::fprintf(stderr, "uvpg:   $%zu = NULL\n", i + 1);
-    } else if (v.binary) {
-      std::fprintf(stderr, "uvpg:   $%zu = <%zu bytes, binary>\n", i + 1,
-                   v.bytes.size());
-    } else {
-      std::fprintf(stderr, "uvpg:   $%zu = '%s'\n", i + 1, v.bytes.c_str());
-    }
-  }
 }
 
 } // namespace uvpg::detail
