@@ -301,15 +301,7 @@ void tx_decided(cursor_state *s) {
 
 // A quoted identifier: "a""b".
 std::string quote_ident(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') {
-      out += '"';
-    }
-    out += c;
-  }
-  out += '"';
-  return out;
+  return detail::quote_identifier(name);
 }
 
 bool ident_start(unsigned char c) {
