@@ -148,6 +148,9 @@ bool tx_op::at_turn(conn_impl *c) noexcept {
       refused_usage =
           "begin(): the connection is already inside a transaction that "
           "uvpg did not start (a BEGIN sent as a statement); end it first";
+      // Set now, not at the completion: that is a callout, and the ops
+      // queued behind this one may meet their turn before it runs.
+      n.begin_failed = true;
       return false;
     }
     return true;
@@ -155,11 +158,18 @@ bool tx_op::at_turn(conn_impl *c) noexcept {
   // A nested transaction, an end or a savepoint statement: the
   // transaction it belongs to must have begun.
   const tx_node *owner = what == step::begin ? n.parent.get() : &n;
+  bool failed = false;
   for (const tx_node *p = owner; p; p = p->parent.get()) {
-    if (p->begin_failed) {
-      refused_usage = "the transaction did not begin; nothing was sent";
-      return false;
+    failed = failed || p->begin_failed;
+  }
+  // An idle session is in no transaction at all: its BEGIN failed (and
+  // the completion saying so is still to be delivered).
+  if (failed || c->transaction_status() == UVPG_TRANS_IDLE) {
+    refused_usage = "the transaction did not begin; nothing was sent";
+    if (what == step::begin) {
+      n.begin_failed = true;
     }
+    return false;
   }
   return true;
 }
