@@ -147,7 +147,8 @@ bool tx_op::at_turn(conn_impl *c) noexcept {
     if (c->transaction_status() != UVPG_TRANS_IDLE) {
       refused_usage =
           "begin(): the connection is already inside a transaction that "
-          "uvpg did not start (a BEGIN sent as a statement); end it first";
+          "begin() did not start (a BEGIN sent as a statement, or a named "
+          "cursor's); end it first";
       // Set now, not at the completion: that is a callout, and the ops
       // queued behind this one may meet their turn before it runs.
       n.begin_failed = true;

@@ -325,9 +325,45 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   CHECK(a.transaction_status() == UVPG_TRANS_IDLE);
   CHECK(ids(&loop, b, t).empty());
   // A begin() whose future nobody awaits is rolled back as well.
+  // Its ROLLBACK is queued when the BEGIN completes, so after the
+  // statement queued now and before the one queued after that.
   { auto ignored = a.begin(); }
   CHECK(test::count_of(&loop, a, "SELECT 1") == 1);
+  CHECK(test::count_of(&loop, a, "SELECT 2") == 2);
   CHECK(a.transaction_status() == UVPG_TRANS_IDLE);
+  CHECK(a.autocommit());
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "transaction: a named cursor inside one uses it; its own "
+                  "implicit one makes begin() a usage error") {
+  auto a = test::connect(&loop);
+  auto b = test::connect(&loop);
+  auto t = make_table(&loop, a, "cursor");
+  {
+    transaction tx = test::wait(&loop, a.begin());
+    test::wait(&loop, a.execute("INSERT INTO " + t + " VALUES (1, 1)"));
+    uvpg::cursor cur(a, {.name = "tx_cur"});
+    test::wait(&loop, cur.execute("SELECT id FROM " + t));
+    CHECK(test::wait(&loop, cur.fetchall()).size() == 1);
+    test::wait(&loop, cur.close());
+    // The cursor began nothing of its own: the transaction is still ours.
+    CHECK(tx.active());
+    CHECK(a.transaction_status() == UVPG_TRANS_INTRANS);
+    test::wait(&loop, tx.commit());
+    CHECK(ids(&loop, b, t) == std::vector<long long>{1});
+  }
+  {
+    uvpg::cursor cur(a, {.name = "tx_cur2", .scrollable = true});
+    test::wait(&loop, cur.execute("SELECT id FROM " + t));
+    CHECK_FALSE(a.autocommit()); // the cursor's implicit transaction
+    CHECK(usage_text(&loop, a.begin()).find("named cursor") !=
+          std::string::npos);
+    test::wait(&loop, cur.close());
+    CHECK(a.autocommit());
+    transaction tx = test::wait(&loop, a.begin());
+    test::wait(&loop, tx.rollback());
+  }
 }
 
 namespace {
