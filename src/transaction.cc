@@ -46,6 +46,13 @@ tx_node::~tx_node() {
   }
 }
 
+void tx_node::connection_closing() noexcept {
+  if (self) {
+    leave(phase::done, "rolled back");
+    auto keep = std::move(self); // this node goes when `keep` does
+  }
+}
+
 std::string tx_node::misuse(std::string_view what) const {
   std::string w(what);
   if (!ref) {

@@ -22,10 +22,11 @@ namespace uvpg::detail {
 /// straight to ending/done); a node counts in its parent's
 /// `open_children` while opening or open; conn_impl::tx_inner is the
 /// innermost node opening or open on the connection, or null.
-struct tx_node : std::enable_shared_from_this<tx_node> {
+struct tx_node : std::enable_shared_from_this<tx_node>,
+                 private conn_ref::listener {
   enum class phase : unsigned char { opening, open, ending, done };
 
-  explicit tx_node(conn_impl *c) : ref(c) {}
+  explicit tx_node(conn_impl *c) : ref(c, this) {}
   tx_node(const tx_node &) = delete;
   tx_node &operator=(const tx_node &) = delete;
   ~tx_node();
@@ -51,6 +52,11 @@ struct tx_node : std::enable_shared_from_this<tx_node> {
   std::string misuse(std::string_view what) const;
   /// Leaves the open state (its end is queued, or it failed to begin).
   void leave(phase to, const char *how) noexcept;
+
+private:
+  /// The session is over: a C transaction lets itself go.  (A handle's
+  /// stays as it is, so that its commit says the connection closed.)
+  void connection_closing() noexcept override;
 };
 
 /// An engine op of a transaction: begins it, ends it, or (the C ABI's

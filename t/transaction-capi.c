@@ -374,6 +374,27 @@ static void test_close_pending(void) {
   CHECK_EQ(st.statuses[2], UV_ECANCELED);
 }
 
+/* Closing with the transaction open and nothing pending: the server
+ * rolls it back, and uvpg keeps nothing of it (valgrind: no leak). */
+static void test_close_open(void) {
+  uv_loop_t loop;
+  uvpg_conn_t *a, *b;
+  setup(&loop, &a, &b);
+  CHECK_EQ(uvpg_conn_begin(a, NULL, on_res, (void *)1), 0);
+  q(a, "INSERT INTO tx_c VALUES (1)", 2);
+  run_until(&loop, &st.calls, 2);
+  CHECK_EQ(st.statuses[1], 0);
+  uvpg_conn_close(a, on_close, NULL);
+  CHECK_EQ(uvpg_conn_commit(a, on_res, NULL), UVPG_ECLOSED);
+  run_until(&loop, &st.closes, 1);
+  CHECK_STR(ids(&loop, b, 3), "");
+  uvpg_conn_close(b, on_close, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(st.closes, 2);
+  CHECK_EQ(st.calls, 3);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_conn_begin/commit: committed work seen from another "
@@ -390,6 +411,8 @@ int main(void) {
        "shows them", test_options},
       {"uvpg_conn_close: pending transaction calls get UV_ECANCELED",
        test_close_pending},
+      {"uvpg_conn_close: an open transaction is rolled back and freed",
+       test_close_open},
   };
   return ctest_run("transaction-capi", cases,
                    sizeof cases / sizeof cases[0], reset);
