@@ -255,6 +255,28 @@ void submit_tx_op(conn_impl *c, tx_op *o, std::string sql) {
   c->submit(o);
 }
 
+// ---- the implicit transaction of named cursors ----
+
+std::optional<bool> implicit_begin_now(conn_impl &c) noexcept {
+  if (c.status() != UVPG_CONN_READY) {
+    return std::nullopt;
+  }
+  return c.transaction_status() == UVPG_TRANS_IDLE;
+}
+
+implicit_begin_op::implicit_begin_op() {
+  sql = "BEGIN";
+  internal = true;
+  simple = true;
+  exclusive = true; // so that at_turn() runs, with nothing in flight
+}
+
+bool implicit_begin_op::at_turn(conn_impl *c) noexcept {
+  bool idle = c->transaction_status() == UVPG_TRANS_IDLE;
+  decided(idle);
+  return idle;
+}
+
 } // namespace uvpg::detail
 
 // ---- the C++ handle ----

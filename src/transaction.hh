@@ -5,6 +5,7 @@
 #define UVPG_TRANSACTION_INTERNAL_HH
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -91,6 +92,26 @@ std::shared_ptr<tx_node> open_node(conn_impl *c,
 /// alone when the node's BEGIN has not completed yet, so the turn can
 /// check it went through.  `sql` is used for step::inside only.
 void submit_tx_op(conn_impl *c, tx_op *o, std::string sql = {});
+
+/// The transaction of a named cursor (cursor.cc), which a DECLARE
+/// needs: opened when the session is idle, and nothing inside a
+/// transaction (the program's own or one of uvpg's).  The cursor ends
+/// the one it opened with its own COMMIT or ROLLBACK.
+///
+/// Whether to open one now: true or false when the session's state is
+/// known at once (nothing queued or in flight), nullopt when only the
+/// DECLARE's turn can tell; then the cursor queues an implicit_begin_op.
+std::optional<bool> implicit_begin_now(conn_impl &c) noexcept;
+
+/// The op that decides at its turn, when the transaction status is
+/// exact: BEGIN on an idle session, else nothing (it then completes at
+/// once with status 0 and no result).  decided() is told which, at the
+/// turn.
+struct implicit_begin_op : op {
+  implicit_begin_op();
+  bool at_turn(conn_impl *c) noexcept final;
+  virtual void decided(bool begins) noexcept = 0;
+};
 
 /// The text of the error a COMMIT that rolled back gives.
 extern const char *const rolled_back_text;
