@@ -306,5 +306,6 @@ UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
 #endif
 
 #include "uvpg/cursor.h"
+#include "uvpg/transaction.h"
 
 #endif /* UVPG_H */

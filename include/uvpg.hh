@@ -18,5 +18,6 @@
 #include "uvpg/notice.hh"
 #include "uvpg/result.hh"
 #include "uvpg/session.hh"
+#include "uvpg/transaction.hh"
 
 #endif // UVPG_HH

@@ -711,7 +711,9 @@ std::string connection::encoding() const {
   const char *e = _impl ? _impl->encoding() : nullptr;
   return e ? e : "";
 }
-bool connection::autocommit() const noexcept { return true; }
+bool connection::autocommit() const noexcept {
+  return !_impl || _impl->autocommit();
+}
 std::string connection::isolation_level() const {
   return _impl ? _impl->isolation : "";
 }

@@ -36,6 +36,7 @@
 #include "mogrify.hh"
 #include "engine/engine.hh"
 #include "sql.hh"
+#include "transaction.hh"
 #include "uvpg/cursor.hh"
 
 namespace uvpg {
@@ -151,10 +152,6 @@ future<result> query(const state_ptr &s, std::string_view sql,
   return detail::submit_query(&conn_of(s), sql, std::move(args), opts);
 }
 
-bool conn_ready(conn_impl &c) { return c.status() == UVPG_CONN_READY; }
-bool conn_tx_idle(conn_impl &c) {
-  return c.transaction_status() == UVPG_TRANS_IDLE;
-}
 const char *conn_parameter(const cursor_state &s, const char *name) {
   conn_impl *c = s.conn.get();
   return c ? c->parameter_status(name) : nullptr;
@@ -302,15 +299,7 @@ void tx_decided(cursor_state *s) {
 
 // A quoted identifier: "a""b".
 std::string quote_ident(std::string_view name) {
-  std::string out = "\"";
-  for (char c : name) {
-    if (c == '"') {
-      out += '"';
-    }
-    out += c;
-  }
-  out += '"';
-  return out;
+  return detail::quote_identifier(name);
 }
 
 bool ident_start(unsigned char c) {
@@ -485,18 +474,12 @@ std::string close_statement(const cursor_state &s) {
   return "DO " + tag + body + tag;
 }
 
-// The engine-level op that opens a named cursor's transaction: when
-// other queries are queued ahead of a DECLARE, the transaction state it
-// will meet is known only when they are done.  The op runs alone; at its
-// turn the engine's transaction state is exact, and it says BEGIN when
-// the session is idle, or nothing inside the program's transaction.
-struct tx_begin_op final : detail::op {
+// The op that opens a named cursor's transaction when other queries are
+// queued ahead of a DECLARE: the transaction state it will meet is known
+// only when they are done (transaction.cc decides at the op's turn).
+struct tx_begin_op final : detail::implicit_begin_op {
   state_ptr s;
-  bool at_turn(detail::conn_impl *c) noexcept override {
-    bool idle = conn_tx_idle(*c);
-    s->owns_tx = idle;
-    return idle;
-  }
+  void decided(bool begins) noexcept override { s->owns_tx = begins; }
   void complete(detail::conn_impl *, int status,
                 PGresult *res) noexcept override {
     PQclear(res);
@@ -511,10 +494,6 @@ struct tx_begin_op final : detail::op {
 void queue_tx_probe(const state_ptr &s, conn_impl &ci) {
   auto *begin = new tx_begin_op;
   begin->s = s;
-  begin->sql = "BEGIN";
-  begin->internal = true;
-  begin->simple = true;
-  begin->exclusive = true;
   s->tx_pending = true;
   ci.submit(begin);
 }
@@ -701,11 +680,8 @@ future<void> execute_body(state_ptr s, std::string sql, params args,
   // learns it when the DECLARE's turn comes.
   enum class plan { none, begin, probe } tx = plan::none;
   if (!s->opts.withhold && !s->owns_tx) {
-    if (conn_ready(conn)) {
-      tx = conn_tx_idle(conn) ? plan::begin : plan::none;
-    } else {
-      tx = plan::probe;
-    }
+    std::optional<bool> now = detail::implicit_begin_now(conn);
+    tx = !now ? plan::probe : *now ? plan::begin : plan::none;
   }
   query_options plain = stmt_opts(*s, false, timeout);
   std::optional<future<result>> fclose, fbegin;

@@ -279,4 +279,16 @@ sql_shape shape_of(std::string_view sql) {
   return shape;
 }
 
+std::string quote_identifier(std::string_view name) {
+  std::string out = "\"";
+  for (char c : name) {
+    if (c == '"') {
+      out += '"';
+    }
+    out += c;
+  }
+  out += '"';
+  return out;
+}
+
 } // namespace uvpg::detail

@@ -48,6 +48,9 @@ sql_shape shape_of(std::string_view sql);
 std::pair<std::string, params> bind_named(std::string_view sql,
                                           const named_params &args);
 
+/// `name` as a quoted SQL identifier: "a""b".
+std::string quote_identifier(std::string_view name);
+
 } // namespace uvpg::detail
 
 #endif // UVPG_SQL_HH

@@ -38,6 +38,8 @@ namespace uvpg {
 namespace detail {
 struct conn_impl;
 }
+class transaction;           // uvpg/transaction.hh
+struct transaction_options;  // uvpg/transaction.hh
 
 /// Options of connect(), as aiopg's connect() keywords.
 struct connect_options {
@@ -245,6 +247,11 @@ public:
   /// uvpg::oid_of(field, name).  Fails with UV_ENOENT for no such type.
   future<oid_t> register_type(std::string_view type_name);
 
+  /// Begins a transaction (see uvpg/transaction.hh), or a nested one
+  /// inside the innermost open transaction of uvpg's.
+  future<transaction> begin();
+  future<transaction> begin(const transaction_options &opts);
+
   /// Closes at once: pending operations fail with UV_ECANCELED, then the
   /// returned future resolves when every handle is closed.
   future<void> close();
@@ -272,7 +279,9 @@ public:
   int status() const noexcept;
   /// The client encoding, e.g. "UTF8".
   std::string encoding() const;
-  /// True: statements outside an explicit BEGIN commit by themselves.
+  /// False while the session is inside a transaction block: one of
+  /// uvpg's (from begin() until its end is sent) or one the server
+  /// reports (exact when nothing is in flight).
   bool autocommit() const noexcept;
   /// The session's default_transaction_isolation read at connect.
   std::string isolation_level() const;

@@ -19,7 +19,8 @@
   XX(EINTERNAL, UVPG__EBASE - 5, "internal error in uvpg or libpq")           \
   XX(ECLOSED, UVPG__EBASE - 6, "connection is closed")                        \
   XX(EPARAM, UVPG__EBASE - 7, "invalid query parameters")                   \
-  XX(EDATA, UVPG__EBASE - 8, "malformed or unconvertible value")
+  XX(EDATA, UVPG__EBASE - 8, "malformed or unconvertible value")            \
+  XX(EROLLEDBACK, UVPG__EBASE - 9, "transaction rolled back, not committed")
 
 typedef enum {
 #define UVPG__ERRNO_ENUM(name, value, message) UVPG_##name = (value),

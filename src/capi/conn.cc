@@ -363,7 +363,7 @@ UVPG_EXTERN const char *uvpg_conn_get_encoding(const uvpg_conn_t *conn)
 
 UVPG_EXTERN int uvpg_conn_get_autocommit(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT {
-  return conn ? 1 : 0;
+  return conn && conn->autocommit() ? 1 : 0;
 }
 
 UVPG_EXTERN const char *

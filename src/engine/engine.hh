@@ -27,6 +27,8 @@
 
 namespace uvpg::detail {
 
+struct tx_node; // transaction.cc
+
 /// How long a cancelled statement may take to end, and a cancel request
 /// to be done, before the connection is given up.
 constexpr uint64_t cancel_grace_ms = 5000;
@@ -250,6 +252,9 @@ struct conn_impl {
   void handle_closed();
   void maybe_free();
   void set_error(std::string msg, std::string sqlstate = {});
+  /// The innermost open transaction of uvpg's (transaction.cc): what
+  /// connection::begin() nests in, and what autocommit() reads.
+  tx_node *tx_inner = nullptr;
 
   // -- properties (properties.cc): what the C and C++ APIs report --
   /// Closed, closing or lost: no statement will run on it again.
@@ -263,6 +268,9 @@ struct conn_impl {
   int protocol_version() const noexcept;
   int server_version() const noexcept;
   const char *encoding() const noexcept;
+  /// False inside a transaction block: one of uvpg's, or one the server
+  /// reports.
+  bool autocommit() const noexcept;
 
   /// Runs `f` from the loop; the connection is not freed before it ran.
   template <class F> void later(F &&f);

@@ -72,4 +72,14 @@ const char *conn_impl::encoding() const noexcept {
   return parameter_status("client_encoding");
 }
 
+bool conn_impl::autocommit() const noexcept {
+  if (tx_inner) {
+    return false;
+  }
+  // While statements are in flight libpq says ACTIVE and cannot tell
+  // more; a BEGIN the program sent itself shows once they are done.
+  uvpg_trans_status_t t = transaction_status();
+  return t != UVPG_TRANS_INTRANS && t != UVPG_TRANS_INERROR;
+}
+
 } // namespace uvpg::detail
