@@ -16,5 +16,6 @@
 #include "uvpg/error.hh"
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"
+#include "uvpg/sqlstate.hh"
 
 #endif // UVPG_HH

@@ -234,7 +234,7 @@ struct promise_query final : detail::op, detail::state<result> {
       set(result(res, c->types));
       return;
     }
-    auto e = detail::make_error(c, status, res);
+    auto e = detail::make_error(c, status, res, sql);
     PQclear(res);
     fail(e);
   }
@@ -259,7 +259,8 @@ bool check_params(const params &args, size_t row, std::string &err) {
 }
 
 future<result> fail_query(int status, const std::string &what) {
-  return make_exception_future<result>(error(status, what));
+  return make_exception_future<result>(
+      detail::status_error(status, what));
 }
 
 } // namespace
@@ -367,7 +368,7 @@ struct prepare_op final : detail::op {
   promise<prepared_statement> p;
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
     if (status < 0) {
-      p.set_exception(detail::make_error(c, status, res));
+      p.set_exception(detail::make_error(c, status, res, sql));
       PQclear(res);
       return;
     }
@@ -413,7 +414,8 @@ bool check_typed(const params &args, const std::vector<oid_t> &types,
 future<prepared_statement> connection::prepare(std::string_view sql) {
   if (!_impl) {
     return make_exception_future<prepared_statement>(
-        error(UVPG_ECLOSED, "prepare on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "prepare on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   std::string err;
@@ -476,7 +478,8 @@ future<void> prepared_statement::executemany(std::vector<params> rows) const {
   }
   if (!_s->conn) {
     return make_exception_future<void>(
-        error(UVPG_ECLOSED, "the statement's connection is closed"));
+        detail::status_error(UVPG_ECLOSED,
+                             "the statement's connection is closed"));
   }
   if (rows.empty()) {
     return make_ready_future();
@@ -523,7 +526,8 @@ future<void> connection::executemany(std::string_view sql,
                                      std::vector<params> rows) {
   if (!_impl) {
     return make_exception_future<void>(
-        error(UVPG_ECLOSED, "executemany on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "executemany on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   if (rows.empty()) {
@@ -648,7 +652,8 @@ future<result> connection::query(std::string_view sql,
 future<oid_t> connection::register_type(std::string_view type_name) {
   if (!_impl) {
     return make_exception_future<oid_t>(
-        error(UVPG_ECLOSED, "register_type on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "register_type on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   promise<oid_t> p(_impl->loop);

@@ -117,7 +117,8 @@ using detail::copy_in_shared;
 namespace {
 
 future<uint64_t> copy_failed(int status, const std::string &what) {
-  return make_exception_future<uint64_t>(error(status, what));
+  return make_exception_future<uint64_t>(
+      detail::status_error(status, what));
 }
 
 // ---- C++ ops ----
@@ -144,7 +145,7 @@ struct copy_in_op final : detail::op {
     s->conn = nullptr;
     std::exception_ptr e;
     if (status < 0) {
-      e = detail::make_error(c, status, res);
+      e = detail::make_error(c, status, res, sql);
     } else if (!s->accepted) {
       c->set_error("copy_in: the statement is not a COPY FROM STDIN");
       e = std::make_exception_ptr(error(UV_EINVAL, c->error_msg));
@@ -216,7 +217,7 @@ struct copy_out_op final : detail::op {
     if (status >= 0 && s->sink_error) {
       done.set_exception(s->sink_error);
     } else if (status < 0) {
-      done.set_exception(detail::make_error(c, status, res));
+      done.set_exception(detail::make_error(c, status, res, sql));
     } else if (PQresultStatus(res) != PGRES_COMMAND_OK || !accepted) {
       // Not a COPY TO STDOUT (a COPY that sent no row still says
       // "COPY 0" and is fine).
@@ -271,7 +272,7 @@ struct lookup_op final : detail::op, detail::state<result> {
       set(result(res, c->types));
       return;
     }
-    auto e = detail::make_error(c, status, res);
+    auto e = detail::make_error(c, status, res, sql);
     PQclear(res);
     fail(e);
   }
@@ -431,8 +432,8 @@ future<uint64_t> copy_binary(std::shared_ptr<conn_watch> w,
     }
   }
   if (!w->conn) {
-    throw error(UVPG_ECLOSED, "copy_records_to_table: the connection is "
-                              "closed");
+    std::rethrow_exception(detail::status_error(
+        UVPG_ECLOSED, "copy_records_to_table: the connection is closed"));
   }
   co_return co_await write_all(submit_copy_in(w->conn, std::move(target)),
                                std::move(data));
@@ -469,8 +470,8 @@ future<void> copy_writer::write(std::string_view data) {
   if (!_s->conn) {
     return make_exception_future<void>(
         _s->failure ? _s->failure
-                    : std::make_exception_ptr(
-                          error(UVPG_ECLOSED, "the COPY has ended")));
+                    : detail::status_error(UVPG_ECLOSED,
+                                           "the COPY has ended"));
   }
   detail::loop_scope scope(_s->conn->loop);
   int rc = _s->conn->copy_put(data);
@@ -529,7 +530,8 @@ future<void> copy_writer::abort(std::string_view why) {
 future<copy_writer> connection::copy_in(std::string_view sql) {
   if (!_impl) {
     return make_exception_future<copy_writer>(
-        error(UVPG_ECLOSED, "copy_in on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "copy_in on a closed connection"));
   }
   return submit_copy_in(_impl, std::string(sql));
 }

@@ -1,0 +1,2 @@
+#include "ctest.h"
+int main(void){return 0;}
