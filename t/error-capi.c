@@ -173,6 +173,21 @@ static void test_result_classes(void) {
   CHECK_EQ(uvpg_conn_error_class(NULL), UVPG_ERROR_CLASS_NONE);
 }
 
+/* Connects with `conninfo`, which the server refuses with `state`. */
+static void refused(uv_loop_t *loop, const char *conninfo, const char *state,
+                    uvpg_error_class_t cls) {
+  struct seen c;
+  memset(&c, 0, sizeof c);
+  CHECK_EQ(uvpg_connect(loop, conninfo, NULL, on_connect, &c), 0);
+  run(loop, &c);
+  CHECK_EQ(c.calls, 1);
+  CHECK(c.status < 0);
+  CHECK_STR(uvpg_conn_error_sqlstate(c.conn), state);
+  CHECK_EQ(c.conn_class, cls);
+  uvpg_conn_close(c.conn, NULL, NULL);
+  uv_run(loop, UV_RUN_DEFAULT);
+}
+
 static void test_connect_classes(void) {
   uv_loop_t loop;
   struct seen c;
@@ -189,28 +204,12 @@ static void test_connect_classes(void) {
            "host=127.0.0.1 port=%s user=uvpg dbname=postgres "
            "password=wrong-%s",
            port, pw);
-  memset(&c, 0, sizeof c);
-  CHECK_EQ(uvpg_connect(&loop, conninfo, NULL, on_connect, &c), 0);
-  run(&loop, &c);
-  CHECK_EQ(c.calls, 1);
-  CHECK(c.status < 0);
-  CHECK_STR(uvpg_conn_error_sqlstate(c.conn), "28P01");
-  CHECK_EQ(c.conn_class, UVPG_ERROR_CLASS_OPERATIONAL);
-  uvpg_conn_close(c.conn, NULL, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
-
+  refused(&loop, conninfo, "28P01", UVPG_ERROR_CLASS_OPERATIONAL);
   snprintf(conninfo, sizeof conninfo,
            "host=127.0.0.1 port=%s user=uvpg dbname=no_such_db "
            "password=%s",
            port, pw);
-  memset(&c, 0, sizeof c);
-  CHECK_EQ(uvpg_connect(&loop, conninfo, NULL, on_connect, &c), 0);
-  run(&loop, &c);
-  CHECK(c.status < 0);
-  CHECK_STR(uvpg_conn_error_sqlstate(c.conn), "3D000");
-  CHECK_EQ(c.conn_class, UVPG_ERROR_CLASS_PROGRAMMING);
-  uvpg_conn_close(c.conn, NULL, NULL);
-  uv_run(&loop, UV_RUN_DEFAULT);
+  refused(&loop, conninfo, "3D000", UVPG_ERROR_CLASS_PROGRAMMING);
 
   /* No server at all: no SQLSTATE; the status tells the category. */
   memset(&c, 0, sizeof c);
