@@ -403,17 +403,18 @@ future<uint64_t> copy_binary(std::shared_ptr<conn_watch> w,
       auto it = std::find_if(table.begin(), table.end(),
                              [&](const column_type &t) { return t.name == c; });
       if (it == table.end()) {
-        throw error(UVPG_EPARAM, "copy_records_to_table: " + relation +
-                                     " has no column \"" + c + "\"");
+        throw programming_error(UVPG_EPARAM,
+                                "copy_records_to_table: " + relation +
+                                    " has no column \"" + c + "\"");
       }
       used.push_back(*it);
     }
   }
   if (!value_types.empty() && value_types.size() != used.size()) {
-    throw error(UVPG_EPARAM,
-                "copy_records_to_table: the records have " +
-                    std::to_string(value_types.size()) + " values, " +
-                    relation + " takes " + std::to_string(used.size()));
+    throw programming_error(
+        UVPG_EPARAM, "copy_records_to_table: the records have " +
+                         std::to_string(value_types.size()) + " values, " +
+                         relation + " takes " + std::to_string(used.size()));
   }
   for (size_t i = 0; i < value_types.size(); ++i) {
     oid_t v = value_types[i];
@@ -423,12 +424,12 @@ future<uint64_t> copy_binary(std::shared_ptr<conn_watch> w,
     bool ok = v == static_cast<oid_t>(-1) || v == t ||
               (text_column && (v == 0 || detail::is_text_type(v)));
     if (!ok) {
-      throw error(UVPG_EPARAM,
-                  "copy_records_to_table: column \"" + used[i].name +
-                      "\" has type " + std::to_string(t) +
-                      " but the records give it values of type " +
-                      (v ? std::to_string(v) : "unknown (a string)") +
-                      "; send the column's own type");
+      throw programming_error(
+          UVPG_EPARAM, "copy_records_to_table: column \"" + used[i].name +
+                           "\" has type " + std::to_string(t) +
+                           " but the records give it values of type " +
+                           (v ? std::to_string(v) : "unknown (a string)") +
+                           "; send the column's own type");
     }
   }
   if (!w->conn) {

@@ -113,9 +113,9 @@ namespace {
 
 // ---- errors ----
 
-error canceled() {
-  return error(UV_ECANCELED,
-               "cursor closed while the operation was pending");
+operation_canceled canceled() {
+  return operation_canceled(UV_ECANCELED,
+                            "cursor closed while the operation was pending");
 }
 
 // Throws when the cursor or its connection was closed while the caller
@@ -125,8 +125,9 @@ void alive(const state_ptr &s) {
     throw canceled();
   }
   if (!s->conn) {
-    throw error(UV_ECANCELED,
-                "the connection was closed while the operation was pending");
+    throw connection_closed(
+        UV_ECANCELED,
+        "the connection was closed while the operation was pending");
   }
 }
 
@@ -595,9 +596,10 @@ std::string inline_params(std::string_view sql,
         ++k;
       }
       if (n == 0 || n > args.size()) {
-        throw error(UVPG_EPARAM, "mogrify: $" + std::to_string(n) +
-                                     " has no parameter (" +
-                                     std::to_string(args.size()) + " given)");
+        throw programming_error(UVPG_EPARAM, "mogrify: $" + std::to_string(n) +
+                                                 " has no parameter (" +
+                                                 std::to_string(args.size()) +
+                                                 " given)");
       }
       append_literal(out, args[n - 1], scs, ctx);
       i = k;
@@ -621,7 +623,7 @@ std::string converted(std::string_view sql, size_t nargs) {
     text.reset();
   }
   if (!text) {
-    throw error(UVPG_EPARAM, err);
+    throw programming_error(UVPG_EPARAM, err);
   }
   return *text;
 }

@@ -418,6 +418,20 @@ TEST_CASE("error: a promise never kept is a broken_promise, an "
   CHECK_FALSE(is<uvpg::database_error>(e));
 }
 
+TEST_CASE("error: parameters the statement cannot take are a "
+          "programming_error (UVPG_EPARAM)") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  auto f = c.query("SELECT $1::text", std::string("a\0b", 3));
+  REQUIRE(test::run_until(&lf.loop, [&] { return f.available(); }));
+  REQUIRE(f.failed());
+  auto e = f.get_exception();
+  CHECK(is<uvpg::programming_error>(e));
+  CHECK_FALSE(is<uvpg::server_error>(e));
+  CHECK(status_of(e) == UVPG_EPARAM);
+  test::wait(&lf.loop, c.close());
+}
+
 TEST_CASE("error: result accessors out of range are usage errors") {
   test::loop_fixture lf;
   auto c = test::connect(&lf.loop);
