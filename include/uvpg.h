@@ -11,6 +11,7 @@
 #include <uv.h>
 
 #include "uvpg/errno.h"
+#include "uvpg/sqlstate.h"
 #include "uvpg/version.h"
 
 #ifdef __cplusplus
@@ -33,6 +34,27 @@ extern "C" {
 
 typedef struct uvpg_conn_s uvpg_conn_t;
 typedef struct uvpg_result_s uvpg_result_t;
+
+/* The DB-API category of an error (PEP 249, as psycopg maps SQLSTATE
+ * classes to it).  See uvpg_sqlstate_class(3) and uvpg-errors(7). */
+typedef enum {
+  UVPG_ERROR_CLASS_NONE = 0,
+  UVPG_ERROR_CLASS_INTERFACE = 1,
+  UVPG_ERROR_CLASS_DATABASE = 2,
+  UVPG_ERROR_CLASS_DATA = 3,
+  UVPG_ERROR_CLASS_OPERATIONAL = 4,
+  UVPG_ERROR_CLASS_INTEGRITY = 5,
+  UVPG_ERROR_CLASS_INTERNAL = 6,
+  UVPG_ERROR_CLASS_PROGRAMMING = 7,
+  UVPG_ERROR_CLASS_NOT_SUPPORTED = 8
+} uvpg_error_class_t;
+
+/* See uvpg_sqlstate_class(3). */
+UVPG_EXTERN uvpg_error_class_t uvpg_sqlstate_class(const char *sqlstate)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN uvpg_error_class_t uvpg_err_class(int err) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_error_class_name(uvpg_error_class_t cls)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_connect_opts_init(3). */
 typedef struct uvpg_connect_opts_s {
@@ -172,6 +194,9 @@ UVPG_EXTERN const char *uvpg_conn_error_message(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
+/* See uvpg_conn_error_class(3). */
+UVPG_EXTERN uvpg_error_class_t uvpg_conn_error_class(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_set_data(3). */
 UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data)
@@ -277,6 +302,11 @@ UVPG_EXTERN const char *uvpg_result_error_message(const uvpg_result_t *res)
     UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_result_error_field(const uvpg_result_t *res,
                                                 int field) UVPG_NOEXCEPT;
+/* See uvpg_result_error_class(3). */
+UVPG_EXTERN uvpg_error_class_t
+uvpg_result_error_class(const uvpg_result_t *res) UVPG_NOEXCEPT;
+UVPG_EXTERN const char *uvpg_result_sqlstate(const uvpg_result_t *res)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN void uvpg_result_free(uvpg_result_t *res) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_register_type(3). */

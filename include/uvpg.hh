@@ -18,6 +18,7 @@
 #include "uvpg/notice.hh"
 #include "uvpg/result.hh"
 #include "uvpg/session.hh"
+#include "uvpg/sqlstate.hh"
 #include "uvpg/transaction.hh"
 
 #endif // UVPG_HH

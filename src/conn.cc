@@ -238,7 +238,7 @@ struct promise_query final : detail::op, detail::state<result> {
       set(result(res, c->types));
       return;
     }
-    auto e = detail::make_error(c, status, res);
+    auto e = detail::make_error(c, status, res, sql);
     PQclear(res);
     fail(e);
   }
@@ -263,7 +263,8 @@ bool check_params(const params &args, size_t row, std::string &err) {
 }
 
 future<result> fail_query(int status, const std::string &what) {
-  return make_exception_future<result>(error(status, what));
+  return make_exception_future<result>(
+      detail::status_error(status, what));
 }
 
 } // namespace
@@ -371,7 +372,7 @@ struct prepare_op final : detail::op {
   promise<prepared_statement> p;
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
     if (status < 0) {
-      p.set_exception(detail::make_error(c, status, res));
+      p.set_exception(detail::make_error(c, status, res, sql));
       PQclear(res);
       return;
     }
@@ -417,7 +418,8 @@ bool check_typed(const params &args, const std::vector<oid_t> &types,
 future<prepared_statement> connection::prepare(std::string_view sql) {
   if (!_impl) {
     return make_exception_future<prepared_statement>(
-        error(UVPG_ECLOSED, "prepare on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "prepare on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   std::string err;
@@ -480,7 +482,8 @@ future<void> prepared_statement::executemany(std::vector<params> rows) const {
   }
   if (!_s->conn) {
     return make_exception_future<void>(
-        error(UVPG_ECLOSED, "the statement's connection is closed"));
+        detail::status_error(UVPG_ECLOSED,
+                             "the statement's connection is closed"));
   }
   if (rows.empty()) {
     return make_ready_future();
@@ -527,7 +530,8 @@ future<void> connection::executemany(std::string_view sql,
                                      std::vector<params> rows) {
   if (!_impl) {
     return make_exception_future<void>(
-        error(UVPG_ECLOSED, "executemany on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "executemany on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   if (rows.empty()) {
@@ -652,7 +656,8 @@ future<result> connection::query(std::string_view sql,
 future<oid_t> connection::register_type(std::string_view type_name) {
   if (!_impl) {
     return make_exception_future<oid_t>(
-        error(UVPG_ECLOSED, "register_type on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "register_type on a closed connection"));
   }
   detail::loop_scope scope(_impl->loop);
   promise<oid_t> p(_impl->loop);

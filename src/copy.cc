@@ -117,7 +117,8 @@ using detail::copy_in_shared;
 namespace {
 
 future<uint64_t> copy_failed(int status, const std::string &what) {
-  return make_exception_future<uint64_t>(error(status, what));
+  return make_exception_future<uint64_t>(
+      detail::status_error(status, what));
 }
 
 // ---- C++ ops ----
@@ -144,7 +145,7 @@ struct copy_in_op final : detail::op {
     s->conn = nullptr;
     std::exception_ptr e;
     if (status < 0) {
-      e = detail::make_error(c, status, res);
+      e = detail::make_error(c, status, res, sql);
     } else if (!s->accepted) {
       c->set_error("copy_in: the statement is not a COPY FROM STDIN");
       e = std::make_exception_ptr(error(UV_EINVAL, c->error_msg));
@@ -216,7 +217,7 @@ struct copy_out_op final : detail::op {
     if (status >= 0 && s->sink_error) {
       done.set_exception(s->sink_error);
     } else if (status < 0) {
-      done.set_exception(detail::make_error(c, status, res));
+      done.set_exception(detail::make_error(c, status, res, sql));
     } else if (PQresultStatus(res) != PGRES_COMMAND_OK || !accepted) {
       // Not a COPY TO STDOUT (a COPY that sent no row still says
       // "COPY 0" and is fine).
@@ -271,7 +272,7 @@ struct lookup_op final : detail::op, detail::state<result> {
       set(result(res, c->types));
       return;
     }
-    auto e = detail::make_error(c, status, res);
+    auto e = detail::make_error(c, status, res, sql);
     PQclear(res);
     fail(e);
   }
@@ -402,17 +403,18 @@ future<uint64_t> copy_binary(std::shared_ptr<conn_watch> w,
       auto it = std::find_if(table.begin(), table.end(),
                              [&](const column_type &t) { return t.name == c; });
       if (it == table.end()) {
-        throw error(UVPG_EPARAM, "copy_records_to_table: " + relation +
-                                     " has no column \"" + c + "\"");
+        throw programming_error(UVPG_EPARAM,
+                                "copy_records_to_table: " + relation +
+                                    " has no column \"" + c + "\"");
       }
       used.push_back(*it);
     }
   }
   if (!value_types.empty() && value_types.size() != used.size()) {
-    throw error(UVPG_EPARAM,
-                "copy_records_to_table: the records have " +
-                    std::to_string(value_types.size()) + " values, " +
-                    relation + " takes " + std::to_string(used.size()));
+    throw programming_error(
+        UVPG_EPARAM, "copy_records_to_table: the records have " +
+                         std::to_string(value_types.size()) + " values, " +
+                         relation + " takes " + std::to_string(used.size()));
   }
   for (size_t i = 0; i < value_types.size(); ++i) {
     oid_t v = value_types[i];
@@ -422,17 +424,17 @@ future<uint64_t> copy_binary(std::shared_ptr<conn_watch> w,
     bool ok = v == static_cast<oid_t>(-1) || v == t ||
               (text_column && (v == 0 || detail::is_text_type(v)));
     if (!ok) {
-      throw error(UVPG_EPARAM,
-                  "copy_records_to_table: column \"" + used[i].name +
-                      "\" has type " + std::to_string(t) +
-                      " but the records give it values of type " +
-                      (v ? std::to_string(v) : "unknown (a string)") +
-                      "; send the column's own type");
+      throw programming_error(
+          UVPG_EPARAM, "copy_records_to_table: column \"" + used[i].name +
+                           "\" has type " + std::to_string(t) +
+                           " but the records give it values of type " +
+                           (v ? std::to_string(v) : "unknown (a string)") +
+                           "; send the column's own type");
     }
   }
   if (!w->conn) {
-    throw error(UVPG_ECLOSED, "copy_records_to_table: the connection is "
-                              "closed");
+    std::rethrow_exception(detail::status_error(
+        UVPG_ECLOSED, "copy_records_to_table: the connection is closed"));
   }
   co_return co_await write_all(submit_copy_in(w->conn, std::move(target)),
                                std::move(data));
@@ -469,8 +471,8 @@ future<void> copy_writer::write(std::string_view data) {
   if (!_s->conn) {
     return make_exception_future<void>(
         _s->failure ? _s->failure
-                    : std::make_exception_ptr(
-                          error(UVPG_ECLOSED, "the COPY has ended")));
+                    : detail::status_error(UVPG_ECLOSED,
+                                           "the COPY has ended"));
   }
   detail::loop_scope scope(_s->conn->loop);
   int rc = _s->conn->copy_put(data);
@@ -529,7 +531,8 @@ future<void> copy_writer::abort(std::string_view why) {
 future<copy_writer> connection::copy_in(std::string_view sql) {
   if (!_impl) {
     return make_exception_future<copy_writer>(
-        error(UVPG_ECLOSED, "copy_in on a closed connection"));
+        detail::status_error(UVPG_ECLOSED,
+                             "copy_in on a closed connection"));
   }
   return submit_copy_in(_impl, std::string(sql));
 }

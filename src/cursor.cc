@@ -115,9 +115,9 @@ namespace {
 
 // ---- errors ----
 
-error canceled() {
-  return error(UV_ECANCELED,
-               "cursor closed while the operation was pending");
+operation_canceled canceled() {
+  return operation_canceled(UV_ECANCELED,
+                            "cursor closed while the operation was pending");
 }
 
 // Throws when the cursor or its connection was closed while the caller
@@ -127,8 +127,9 @@ void alive(const state_ptr &s) {
     throw canceled();
   }
   if (!s->conn) {
-    throw error(UV_ECANCELED,
-                "the connection was closed while the operation was pending");
+    throw connection_closed(
+        UV_ECANCELED,
+        "the connection was closed while the operation was pending");
   }
 }
 
@@ -365,7 +366,7 @@ std::string converted(std::string_view sql, size_t nargs) {
     text.reset();
   }
   if (!text) {
-    throw error(UVPG_EPARAM, err);
+    throw programming_error(UVPG_EPARAM, err);
   }
   return *text;
 }

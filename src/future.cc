@@ -12,7 +12,7 @@
 namespace uvpg {
 
 broken_promise::broken_promise()
-    : error(UV_ECANCELED, "broken promise: the producer went away") {}
+    : interface_error(UV_ECANCELED, "broken promise: the producer went away") {}
 
 namespace detail {
 namespace {

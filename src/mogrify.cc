@@ -249,9 +249,10 @@ std::string inline_params(std::string_view sql,
         ++k;
       }
       if (n == 0 || n > args.size()) {
-        throw error(UVPG_EPARAM, "mogrify: $" + std::to_string(n) +
-                                     " has no parameter (" +
-                                     std::to_string(args.size()) + " given)");
+        throw programming_error(UVPG_EPARAM, "mogrify: $" + std::to_string(n) +
+                                                 " has no parameter (" +
+                                                 std::to_string(args.size()) +
+                                                 " given)");
       }
       append_literal(out, args[n - 1], scs, ctx);
       i = k;

@@ -147,7 +147,7 @@ int result::columns() const noexcept {
 
 void result::check_column(int col) const {
   if (col < 0 || col >= columns()) {
-    throw std::out_of_range("result: column " + std::to_string(col) +
+    throw usage_error("result: column " + std::to_string(col) +
                             " out of range (" + std::to_string(columns()) +
                             " columns)");
   }
@@ -156,7 +156,7 @@ void result::check_column(int col) const {
 void result::check(int row, int col) const {
   check_column(col);
   if (row < 0 || row >= rows()) {
-    throw std::out_of_range("result: row " + std::to_string(row) +
+    throw usage_error("result: row " + std::to_string(row) +
                             " out of range (" + std::to_string(rows()) +
                             " rows)");
   }
@@ -230,7 +230,7 @@ oid_t result::inserted_oid() const noexcept {
 
 row result::operator[](int index) const {
   if (index < 0 || index >= rows()) {
-    throw std::out_of_range("result: row " + std::to_string(index) +
+    throw usage_error("result: row " + std::to_string(index) +
                             " out of range (" + std::to_string(rows()) +
                             " rows)");
   }
@@ -240,7 +240,7 @@ row result::operator[](int index) const {
 field row::operator[](std::string_view name) const {
   int col = _res.column_index(name);
   if (col < 0) {
-    throw std::out_of_range("row: no column named \"" + std::string(name) +
+    throw usage_error("row: no column named \"" + std::string(name) +
                             "\"");
   }
   return _res.field(_row, col);

@@ -220,7 +220,7 @@ std::pair<std::string, params> bind_named(std::string_view sql,
     text.reset();
   }
   if (!text) {
-    throw error(UVPG_EPARAM, err);
+    throw programming_error(UVPG_EPARAM, err);
   }
   return {std::move(*text), std::move(values)};
 }

@@ -87,9 +87,9 @@ TEST_CASE("query: result accessors check their ranges") {
   CHECK(r.column_type(0) == 23);
   CHECK(r.is_null(0, 1));
   CHECK(r.value(0, 1).empty());
-  CHECK_THROWS_AS(r.value(1, 0), std::out_of_range);
-  CHECK_THROWS_AS(r.value(0, 2), std::out_of_range);
-  CHECK_THROWS_AS(r.column_name(-1), std::out_of_range);
+  CHECK_THROWS_AS(r.value(1, 0), uvpg::usage_error);
+  CHECK_THROWS_AS(r.value(0, 2), uvpg::usage_error);
+  CHECK_THROWS_AS(r.column_name(-1), uvpg::usage_error);
 }
 
 TEST_CASE("query: a server error is a server_error and the session goes on") {

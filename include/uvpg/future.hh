@@ -42,8 +42,9 @@ namespace uvpg {
 template <class T = void> class future;
 template <class T = void> class promise;
 
-/// The error a future gets when its promise is destroyed unfulfilled.
-class UVPG_CXX_EXTERN broken_promise : public error {
+/// The error a future gets when its promise is destroyed unfulfilled
+/// (status UV_ECANCELED): a fault of the interface, not the database.
+class UVPG_CXX_EXTERN broken_promise : public interface_error {
 public:
   broken_promise();
 };

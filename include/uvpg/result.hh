@@ -51,23 +51,23 @@ public:
   int rows() const noexcept;
   /// Number of columns.
   int columns() const noexcept;
-  /// A column's name. \throws std::out_of_range for a bad index.
+  /// A column's name. \throws usage_error for a bad index.
   std::string_view column_name(int col) const;
   /// A column's index by name, -1 when there is none.
   int column_index(std::string_view name) const noexcept;
-  /// A column's type OID. \throws std::out_of_range for a bad index.
+  /// A column's type OID. \throws usage_error for a bad index.
   oid_t column_type(int col) const;
   /// A column's type modifier (e.g. numeric precision/scale), -1: none.
   int column_modifier(int col) const;
   /// The column's size on the server in bytes, negative when variable.
   int column_size(int col) const;
   /// True when the value is SQL NULL.
-  /// \throws std::out_of_range for a bad row or column.
+  /// \throws usage_error for a bad row or column.
   bool is_null(int row, int col) const;
   /// A value in text form ("" for NULL); valid while the result lives.
-  /// \throws std::out_of_range for a bad row or column.
+  /// \throws usage_error for a bad row or column.
   std::string_view value(int row, int col) const;
-  /// One field. \throws std::out_of_range for a bad row or column.
+  /// One field. \throws usage_error for a bad row or column.
   uvpg::field field(int row, int col) const;
   /// The command tag, e.g. "INSERT 0 1" or "SELECT 3".
   std::string_view command_status() const noexcept;
@@ -76,7 +76,7 @@ public:
   /// The OID of a single inserted row, 0 when none.
   oid_t inserted_oid() const noexcept;
 
-  /// A row. \throws std::out_of_range for a bad index.
+  /// A row. \throws usage_error for a bad index.
   uvpg::row operator[](int row) const;
   class iterator;
   iterator begin() const noexcept;
@@ -100,9 +100,9 @@ public:
   int size() const noexcept { return _res.columns(); }
   /// This row's index in its result.
   int index() const noexcept { return _row; }
-  /// A field by position. \throws std::out_of_range for a bad index.
+  /// A field by position. \throws usage_error for a bad index.
   uvpg::field operator[](int col) const { return _res.field(_row, col); }
-  /// A field by column name. \throws std::out_of_range for none.
+  /// A field by column name. \throws usage_error for none.
   uvpg::field operator[](std::string_view name) const;
   /// The value of a field as T (see field::as).
   template <class T> T get(int col) const { return (*this)[col].as<T>(); }

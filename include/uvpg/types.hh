@@ -63,12 +63,8 @@ inline constexpr oid_t boolean_array = 1000, bytea_array = 1001,
                        timetz_array = 1270;
 } // namespace oids
 
-/// A value the server sent that does not parse, or that cannot become
-/// the C++ type asked for.
-class UVPG_CXX_EXTERN data_error : public error {
-public:
-  explicit data_error(const std::string &what) : error(UVPG_EDATA, what) {}
-};
+// data_error (a value the server sent that does not parse, or that
+// cannot become the C++ type asked for) is in uvpg/error.hh.
 
 namespace detail {
 struct type_context;

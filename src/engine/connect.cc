@@ -26,9 +26,22 @@ namespace uvpg::detail {
 namespace {
 
 // Scrubs libpq's verbose decoration from a connect error: it pulls the
-// SQLSTATE out of "FATAL:  28P01: ..." and drops LOCATION lines.
-std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
+// SQLSTATE out of "FATAL:  28P01: ..." and drops LOCATION lines.  Into
+// `fields` (when given) go the server's fields that the text carries:
+// severity, SQLSTATE, primary message, and the DETAIL, HINT, CONTEXT
+// and LOCATION lines that follow (libpq's English labels only: a
+// translated label leaves its line in the message alone).
+std::string strip_verbose(const std::string &msg, std::string &sqlstate,
+                          std::map<char, std::string> *fields) {
+  static const struct {
+    const char *label;
+    char code;
+  } labels[] = {{"DETAIL:  ", 'D'},      {"HINT:  ", 'H'},
+                {"CONTEXT:  ", 'W'},     {"SCHEMA NAME:  ", 's'},
+                {"TABLE NAME:  ", 't'},  {"COLUMN NAME:  ", 'c'},
+                {"DATATYPE NAME:  ", 'd'}, {"CONSTRAINT NAME:  ", 'n'}};
   std::string out;
+  bool in_message = false; // past the line with the SQLSTATE
   size_t pos = 0;
   while (pos < msg.size()) {
     size_t nl = msg.find('\n', pos);
@@ -37,7 +50,26 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
                                            : nl - pos);
     pos = nl == std::string::npos ? msg.size() : nl + 1;
     if (line.rfind("LOCATION:", 0) == 0) {
+      // "LOCATION:  function, file:line"
+      if (fields && in_message) {
+        std::string where = line.substr(std::min(line.size(), size_t(11)));
+        size_t comma = where.find(", ");
+        size_t colon = where.rfind(':');
+        if (comma != std::string::npos && colon != std::string::npos &&
+            colon > comma) {
+          (*fields)['R'] = where.substr(0, comma);
+          (*fields)['F'] = where.substr(comma + 2, colon - comma - 2);
+          (*fields)['L'] = where.substr(colon + 1);
+        }
+      }
       continue;
+    }
+    if (fields && in_message) {
+      for (const auto &l : labels) {
+        if (line.rfind(l.label, 0) == 0) {
+          (*fields)[l.code] = line.substr(std::strlen(l.label));
+        }
+      }
     }
     // Verbose form: "<severity>:  <SQLSTATE>: <message>".  The severity
     // word may be translated, so look for the shape, not the word.
@@ -53,6 +85,15 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
       if (is_state) {
         if (sqlstate.empty()) {
           sqlstate = line.substr(code, 5);
+          if (fields) {
+            size_t word = line.rfind(' ', at);
+            word = word == std::string::npos ? 0 : word + 1;
+            fields->clear();
+            (*fields)['S'] = line.substr(word, at - word);
+            (*fields)['C'] = sqlstate;
+            (*fields)['M'] = line.substr(code + 7);
+            in_message = true;
+          }
         }
         line.erase(code, 7);
         break;
@@ -70,8 +111,12 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate) {
 } // namespace
 
 int classify_connect_error(const std::string &msg, std::string &sqlstate,
-                           std::string &clean) {
-  clean = strip_verbose(msg, sqlstate);
+                           std::string &clean,
+                           std::map<char, std::string> *fields) {
+  if (fields) {
+    fields->clear();
+  }
+  clean = strip_verbose(msg, sqlstate, fields);
   if (!sqlstate.empty()) {
     return UVPG_ESERVER;
   }
@@ -308,7 +353,8 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
   PQsetNoticeReceiver(pg, notice_receiver, this);
   if (PQstatus(pg) == CONNECTION_BAD) {
     std::string sqlstate, clean;
-    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
+    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean,
+                                        &connect_fields);
     attempt_failed(status, clean, sqlstate);
     return;
   }
@@ -345,7 +391,8 @@ void conn_impl::poll_connect() {
     break;
   default: {
     std::string sqlstate, clean;
-    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean);
+    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean,
+                                        &connect_fields);
     attempt_failed(status, clean, sqlstate);
     break;
   }
@@ -431,6 +478,7 @@ void conn_impl::connected() {
   st = state::ready;
   attempt_errors.clear();
   error_sqlstate.clear();
+  connect_fields.clear();
   watch(UV_READABLE);
 
   // One round trip for what the session needs to know without asking:

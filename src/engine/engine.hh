@@ -8,6 +8,7 @@
 #include <chrono>
 #include <deque>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -74,6 +75,10 @@ struct conn_impl {
   // What the user sees of errors.
   std::string error_msg;
   std::string error_sqlstate;
+  /// The server's fields of a refused connect, read from libpq's text
+  /// (connect.cc); make_error uses them while their SQLSTATE is
+  /// error_sqlstate.
+  std::map<char, std::string> connect_fields;
   std::string dsn;
   std::string isolation;
   type_context *types = nullptr; // shared with this connection's results
@@ -313,7 +318,12 @@ private:
 future<result> submit_query(conn_impl *c, std::string_view sql, params args,
                             const query_options &opts);
 
-std::exception_ptr make_error(conn_impl *c, int status, PGresult *res);
+/// `statement`: the SQL that failed, kept by a server_error (error.cc).
+std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
+                              std::string_view statement = {});
+/// The class of a status without a SQLSTATE: connection_lost,
+/// connection_closed, timed_out, ... (error.cc).
+std::exception_ptr status_error(int status, const std::string &what);
 
 // The session's hooks (src/session.cc, src/notice.cc).
 /// A notice libpq handed the receiver: kept, and queued for the handlers.
@@ -326,8 +336,10 @@ std::function<void()> query_log(conn_impl *c, const op *o, int status,
 void session_lost(conn_impl *c, std::string msg, std::string sqlstate);
 
 /// Maps text of a libpq connect failure to a status code (see connect.cc).
+/// `fields`, when given, gets the server's fields the text carries.
 int classify_connect_error(const std::string &msg, std::string &sqlstate,
-                           std::string &clean);
+                           std::string &clean,
+                           std::map<char, std::string> *fields = nullptr);
 
 /// Defers `f()` to the loop (used for completions that must not run
 /// inside the call that started them).
