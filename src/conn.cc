@@ -432,7 +432,8 @@ future<prepared_statement> connection::prepare(std::string_view sql) {
   }
   if (!text) {
     _impl->set_error(err);
-    return make_exception_future<prepared_statement>(error(UVPG_EPARAM, err));
+    return make_exception_future<prepared_statement>(
+        detail::status_error(UVPG_EPARAM, err));
   }
   auto *o = new prepare_op;
   auto f = o->p.get_future();
@@ -493,7 +494,8 @@ future<void> prepared_statement::executemany(std::vector<params> rows) const {
   for (size_t r = 0; r < rows.size(); ++r) {
     if (!check_typed(rows[r], _s->types, r + 1, err)) {
       _s->conn->set_error(err);
-      return make_exception_future<void>(error(UVPG_EPARAM, err));
+      return make_exception_future<void>(
+          detail::status_error(UVPG_EPARAM, err));
     }
   }
   auto *o = new promise_query;
@@ -580,7 +582,8 @@ future<void> connection::executemany(std::string_view sql,
   }
   if (!text) {
     _impl->set_error(err);
-    return make_exception_future<void>(error(UVPG_EPARAM, err));
+    return make_exception_future<void>(
+        detail::status_error(UVPG_EPARAM, err));
   }
   auto *o = new promise_query;
   auto f = detail::future_of<result>(o);

@@ -148,7 +148,7 @@ struct copy_in_op final : detail::op {
       e = detail::make_error(c, status, res, sql);
     } else if (!s->accepted) {
       c->set_error("copy_in: the statement is not a COPY FROM STDIN");
-      e = std::make_exception_ptr(error(UV_EINVAL, c->error_msg));
+      e = detail::status_error(UV_EINVAL, c->error_msg);
     }
     auto drains = std::move(s->drains);
     for (auto &p : drains) {
@@ -227,7 +227,7 @@ struct copy_out_op final : detail::op {
       } else {
         c->set_error("copy_out: the statement is not a COPY TO STDOUT");
         done.set_exception(
-            std::make_exception_ptr(error(UV_EINVAL, c->error_msg)));
+            detail::status_error(UV_EINVAL, c->error_msg));
       }
     } else {
       done.set_value(detail::rows_of(res));

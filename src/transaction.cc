@@ -374,7 +374,7 @@ future<transaction> transaction::begin(connection &conn,
   conn_impl *c = conn.impl();
   if (!c || c->is_closed()) {
     return make_exception_future<transaction>(
-        error(UVPG_ECLOSED, "begin on a closed connection"));
+        detail::status_error(UVPG_ECLOSED, "begin on a closed connection"));
   }
   if (!c->tx_inner) {
     return start(c, nullptr, opts);
