@@ -16,6 +16,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
+#include <strings.h>
+#include <cctype>
 
 #include "engine/engine.hh"
 #include "session_state.hh"
@@ -28,9 +30,62 @@ void update_query_logging(conn_impl *c) {
 
 namespace {
 
+bool word_char(char ch) {
+  return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+}
+
+} // namespace
+
+// The literal after each PASSWORD keyword (CREATE/ALTER ROLE ... PASSWORD
+// 'x') replaced by '********': a statement can carry a password in its
+// text, and a log must not.  Cheap when the word is absent.
+std::string masked_sql(std::string_view sql) {
+  static constexpr std::string_view word = "password";
+  std::string out(sql);
+  for (size_t i = 0; i + word.size() <= out.size(); ++i) {
+    // A word of its own, and not the start of a literal ('password').
+    if ((i > 0 && (word_char(out[i - 1]) || out[i - 1] == '\'')) ||
+        strncasecmp(out.data() + i, word.data(), word.size()) != 0) {
+      continue;
+    }
+    size_t j = i + word.size();
+    if (j < out.size() && word_char(out[j])) {
+      continue;
+    }
+    while (j < out.size() && std::isspace(static_cast<unsigned char>(out[j]))) {
+      ++j;
+    }
+    if (j < out.size() && (out[j] == 'E' || out[j] == 'e')) {
+      ++j;
+    }
+    if (j >= out.size() || out[j] != '\'') {
+      continue;
+    }
+    // The literal ends at a quote not doubled ('' is a quote inside);
+    // a backslash escapes in E'' strings, so skip what follows one.
+    size_t k = j + 1;
+    while (k < out.size()) {
+      if (out[k] == '\\' && k + 1 < out.size()) {
+        k += 2;
+      } else if (out[k] == '\'' && k + 1 < out.size() && out[k + 1] == '\'') {
+        k += 2;
+      } else if (out[k] == '\'') {
+        break;
+      } else {
+        ++k;
+      }
+    }
+    out.replace(j + 1, k - (j + 1), "********");
+    i = j + 9;
+  }
+  return out;
+}
+
+namespace {
+
 // echo: the statement, its parameters and its outcome, for stderr.
 std::string echo_text(const op *o, const query_log_record &r) {
-  std::string out = "uvpg: " + o->sql + "\n";
+  std::string out = "uvpg: " + r.sql + "\n";
   size_t n = o->rows ? o->values.size() / o->rows : 0;
   for (size_t i = 0; n && i < o->values.size(); ++i) {
     const encoded &v = o->values[i];
@@ -76,7 +131,7 @@ std::function<void()> query_log(conn_impl *c, const op *o, int status,
     return {};
   }
   auto r = std::make_shared<query_log_record>();
-  r->sql = o->sql;
+  r->sql = masked_sql(o->sql);
   r->nparams = o->rows ? o->values.size() / o->rows : 0;
   r->start = std::chrono::system_clock::time_point(
       std::chrono::microseconds(o->started_us));

@@ -83,6 +83,9 @@ session_state &session_for(conn_impl *c, const char *what);
 /// Turns the timing of statements on or off with the loggers.
 void update_query_logging(conn_impl *c);
 
+/// `sql` as a log shows it: the literal after a PASSWORD keyword masked.
+std::string masked_sql(std::string_view sql);
+
 } // namespace uvpg::detail
 
 #endif // UVPG_SESSION_STATE_HH

@@ -243,7 +243,7 @@ void submit_tx_op(conn_impl *c, tx_op *o, std::string sql) {
     o->sql = std::move(sql);
     break;
   }
-  o->internal = o->what != tx_op::step::inside;
+  // The program's statements, BEGIN and COMMIT too: logged and echoed.
   o->simple = true;
   // Alone (so at_turn runs) to begin, and while the BEGIN of the
   // transaction (or of one around it) has not completed.

@@ -225,6 +225,156 @@ static void test_every_call_and_close(void) {
   CHECK_EQ(st.order[7], 'c'); /* every callback before close's */
 }
 
+/* ---- transactions, notices, the query logger, the lost connection ----
+ * Each callback of the 0.2.0 calls: from the loop, once each, before
+ * close's; the termination callback after the failed statement's, and
+ * never for a close. */
+
+static struct {
+  int notices, logs, terminations, tx_ok;
+  uvpg_conn_t *admin;
+  int pid, admin_done;
+} ev;
+
+static void on_notice(uvpg_conn_t *conn, int status,
+                      const uvpg_notice_t *notice, void *data) {
+  (void)conn;
+  (void)data;
+  expect_outside("notice");
+  CHECK_EQ(status, 0);
+  CHECK(notice != NULL);
+  ev.notices++;
+  if (st.norder < 64) {
+    st.order[st.norder++] = 'n';
+  }
+}
+
+static void on_log(uvpg_conn_t *conn, int status, const uvpg_query_log_t *rec,
+                   void *data) {
+  (void)conn;
+  (void)status;
+  (void)data;
+  expect_outside("query logger");
+  CHECK(rec != NULL && rec->sql != NULL);
+  ev.logs++;
+}
+
+static void on_terminated(uvpg_conn_t *conn, int status, const char *message,
+                          const char *sqlstate, void *data) {
+  (void)data;
+  expect_outside("termination");
+  ev.terminations++;
+  CHECK_EQ(status, UVPG_ECONNBAD);
+  CHECK(message != NULL);
+  CHECK(sqlstate != NULL && strcmp(sqlstate, "57P01") == 0);
+  if (st.norder < 64) {
+    st.order[st.norder++] = 't';
+  }
+  CALLV(uvpg_conn_close(conn, on_close, NULL));
+}
+
+static void on_tx(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                  void *data) {
+  ev.tx_ok += status == 0;
+  on_query(conn, status, res, data);
+}
+
+static void on_committed(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                         void *data) {
+  on_tx(conn, status, res, data);
+  /* A transaction pending when the close comes: its callbacks (the
+   * BEGIN's and the sleep's) run, cancelled, before close's. */
+  CHECK_EQ(CALL(uvpg_conn_begin(conn, NULL, on_query, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_query(conn, "SELECT pg_sleep(5)", 0, NULL,
+                                on_query, NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_conn_rollback(conn, on_query, NULL)), 0);
+  CALLV(uvpg_conn_close(conn, on_close, NULL));
+}
+
+static void test_transactions_and_session_events(void) {
+  uvpg_tx_opts_t opts;
+  connect_now();
+  memset(&ev, 0, sizeof ev);
+  CHECK_EQ(CALL(uvpg_conn_set_notice_cb(st.conn, on_notice, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_set_query_logger(st.conn, on_log, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_set_termination_cb(st.conn, on_terminated, NULL)),
+           0);
+  CALLV(uvpg_tx_opts_init(&opts));
+  opts.isolation = UVPG_ISOLATION_REPEATABLE_READ;
+  CHECK_EQ(CALL(uvpg_conn_begin(st.conn, &opts, on_tx, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_savepoint(st.conn, "a", on_tx, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_query(st.conn,
+                                "DO $$BEGIN RAISE NOTICE 'contract'; END$$",
+                                0, NULL, on_tx, NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_conn_rollback_to_savepoint(st.conn, "a", on_tx, NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_conn_release_savepoint(st.conn, "a", on_tx, NULL)), 0);
+  CHECK_EQ(CALL(uvpg_conn_commit(st.conn, on_committed, NULL)), 0);
+  finish();
+  CHECK_EQ(ev.tx_ok, 6);
+  CHECK_EQ(ev.notices, 1);
+  /* the notice before its statement's callback: order n before the 3rd q */
+  CHECK(st.norder >= 4 && st.order[2] == 'n' && st.order[3] == 'q');
+  /* 6 statements, then BEGIN, the sleep and ROLLBACK cancelled */
+  CHECK_EQ(st.queries, 9);
+  CHECK_EQ(ev.logs, 9);
+  CHECK_EQ(st.order[st.norder - 1], 'c');
+  CHECK_EQ(ev.terminations, 0); /* a close is no loss */
+}
+
+static void on_admin(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                     void *data) {
+  (void)data;
+  expect_outside("admin query");
+  CHECK_EQ(status, 0);
+  uvpg_result_free(res);
+  ev.admin_done++;
+  CALLV(uvpg_conn_close(conn, NULL, NULL));
+}
+
+static void on_admin_connect(uvpg_conn_t *conn, int status, void *data) {
+  char pid[32];
+  const char *params[1];
+  (void)data;
+  CHECK_EQ(status, 0);
+  snprintf(pid, sizeof pid, "%d", ev.pid);
+  params[0] = pid;
+  CHECK_EQ(CALL(uvpg_conn_query(conn, "SELECT pg_terminate_backend($1)", 1,
+                                params, on_admin, NULL)),
+           0);
+}
+
+static void on_sleep_started(uv_timer_t *t) {
+  uv_close((uv_handle_t *)t, NULL);
+  CHECK_EQ(CALL(uvpg_connect(&st.loop, ctest_dsn(), NULL, on_admin_connect,
+                             NULL)),
+           0);
+}
+
+static void test_termination_after_failed_statement(void) {
+  connect_now();
+  memset(&ev, 0, sizeof ev);
+  ev.pid = CALL(uvpg_conn_get_backend_pid(st.conn));
+  CHECK(ev.pid > 0);
+  CHECK_EQ(CALL(uvpg_conn_set_termination_cb(st.conn, on_terminated, NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_conn_query(st.conn, "SELECT pg_sleep(30)", 0, NULL,
+                                on_query, NULL)),
+           0);
+  uv_timer_init(&st.loop, &st.tick);
+  uv_timer_start(&st.tick, on_sleep_started, 200, 0);
+  finish();
+  CHECK_EQ(ev.admin_done, 1);
+  CHECK_EQ(ev.terminations, 1);
+  CHECK_EQ(st.queries, 1);
+  CHECK_EQ(st.query_ok, 0);
+  /* the failed sleep, the termination, the close */
+  CHECK_EQ(st.norder, 3);
+  CHECK(st.order[0] == 'q' && st.order[1] == 't' && st.order[2] == 'c');
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_conn_copy_write: the drain callback never runs inside another "
@@ -232,6 +382,12 @@ int main(void) {
        test_copy_drain_outside_query},
       {"every call: callbacks from the loop, once each, all before close's",
        test_every_call_and_close},
+      {"transactions, notices, query logger: from the loop, once each, "
+       "before close's; no termination event on close",
+       test_transactions_and_session_events},
+      {"termination callback: once, after the failed statement's, from the "
+       "loop",
+       test_termination_after_failed_statement},
   };
   return ctest_run("contract", cases, sizeof cases / sizeof cases[0], NULL);
 }

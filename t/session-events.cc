@@ -8,6 +8,7 @@
 
 #include "../src/engine/engine.hh"
 #include "test.hh"
+#include "uvpg/transaction.hh"
 
 TEST_SUITE_BEGIN("live/session");
 
@@ -110,6 +111,34 @@ TEST_CASE("query logger: the record never holds a parameter's value") {
   for (const std::string *s :
        {&r.sql, &r.sqlstate, &r.command_status, &r.host, &r.port}) {
     CHECK(s->find(secret) == std::string::npos);
+  }
+}
+
+TEST_CASE("query logger: a password in the statement's text is masked; "
+          "transaction statements are logged") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  std::vector<uvpg::query_log_record> recs;
+  c.add_query_logger(
+      [&](const uvpg::query_log_record &r) { recs.push_back(r); });
+  const std::string role = "uvpg_mask_" + std::to_string(c.backend_pid());
+  test::wait(&lf.loop, c.query("CREATE ROLE " + role +
+                               " PASSWORD 'pw-one''s'"));
+  test::wait(&lf.loop, c.query("ALTER ROLE " + role +
+                               " WITH password E'pw\\'two'"));
+  test::wait(&lf.loop, c.query("SELECT 'password' AS password"));
+  auto tx = test::wait(&lf.loop, c.begin());
+  test::wait(&lf.loop, c.query("DROP ROLE " + role));
+  test::wait(&lf.loop, tx.commit());
+  REQUIRE(recs.size() == 6);
+  CHECK(recs[0].sql == "CREATE ROLE " + role + " PASSWORD '********'");
+  CHECK(recs[1].sql == "ALTER ROLE " + role + " WITH password E'********'");
+  CHECK(recs[2].sql == "SELECT 'password' AS password");
+  CHECK(recs[3].sql.starts_with("BEGIN"));
+  CHECK(recs[5].sql == "COMMIT");
+  for (const auto &r : recs) {
+    CHECK(r.sql.find("pw") == std::string::npos);
+    CHECK(r.status == 0);
   }
 }
 

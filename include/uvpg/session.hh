@@ -8,7 +8,9 @@
 /// text and the number of its parameters, never their values, nor the
 /// error message (a server's message may quote a value): a password
 /// passed as a parameter cannot reach a log through it.  uvpg's own
-/// statements (type lookups, DEALLOCATE) are not logged.
+/// statements (type lookups, DEALLOCATE, a named cursor's implicit
+/// BEGIN) are not logged; a transaction's BEGIN, SAVEPOINT, COMMIT and
+/// ROLLBACK are.
 ///
 /// A termination listener is called once when the connection is lost
 /// (the server ended the session, the socket failed, a cancelled
