@@ -1343,6 +1343,16 @@ uvpg::connection &cursor::connection() const {
   return *c->handle;
 }
 
+future<transaction> cursor::begin(const transaction_options &opts) {
+  try {
+    return connection().begin(opts);
+  } catch (...) {
+    return make_exception_future<transaction>(std::current_exception());
+  }
+}
+
+future<transaction> cursor::begin_nested() { return begin(); }
+
 std::chrono::milliseconds cursor::timeout() const noexcept {
   return _s ? _s->opts.timeout : std::chrono::milliseconds(0);
 }

@@ -530,3 +530,40 @@ TEST_CASE_FIXTURE(test::loop_fixture,
 }
 
 TEST_SUITE_END();
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "cursor begin/begin_nested: aiopg's example, the failed "
+                  "savepoint alone rolled back") {
+  auto a = test::connect(&loop);
+  auto b = test::connect(&loop);
+  auto t = make_table(&loop, a, "cursor_nested");
+  uvpg::cursor cur(a);
+  auto insert = [&](std::string values) {
+    return cur.execute("INSERT INTO " + t + " VALUES " + values);
+  };
+  auto run = [&]() -> future<std::string> {
+    transaction outer = co_await cur.begin_nested(); // BEGIN: none open
+    CHECK_FALSE(outer.nested());
+    co_await insert("(1, 1)");
+    std::string failed;
+    try {
+      co_await uvpg::transaction_scope(a, [&](transaction &sp) {
+        CHECK(sp.nested());
+        return insert("(1/0, 2)");
+      });
+    } catch (const uvpg::data_error &e) { // 22012 division_by_zero
+      failed = dynamic_cast<const uvpg::server_error &>(e).sqlstate();
+    }
+    transaction sp = co_await cur.begin_nested();
+    CHECK(sp.nested());
+    co_await insert("(2, 2)");
+    co_await sp.commit();
+    co_await outer.commit();
+    co_return failed;
+  };
+  CHECK(test::wait(&loop, run()) == "22012");
+  CHECK(ids(&loop, b, t) == std::vector<long long>{1, 2});
+  // A closed connection: a usage error, as the cursor's other calls.
+  test::wait(&loop, a.close());
+  CHECK(usage_text(&loop, cur.begin()).find("closed") != std::string::npos);
+}

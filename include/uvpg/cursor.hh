@@ -85,6 +85,7 @@
 #include <vector>
 
 #include "uvpg/connection.hh"
+#include "uvpg/transaction.hh"
 #include "uvpg/future.hh"
 #include "uvpg/result.hh"
 #include "uvpg/types.hh"
@@ -287,6 +288,15 @@ public:
   /// an error of CLOSE is ignored, since the cursor is gone either way.
   /// Closing again does nothing.
   future<void> close();
+
+  /// Begins a transaction on the cursor's connection, or a SAVEPOINT in
+  /// the innermost one of uvpg's open there, as connection::begin()
+  /// (uvpg/transaction.hh): aiopg's cur.begin() and cur.begin_nested().
+  /// Their `async with` is transaction_scope(cur.connection(), fn).
+  /// Fails with usage_error once the connection is closed.
+  future<transaction> begin(const transaction_options &opts = {});
+  future<transaction> begin_nested();
+
   /// True once close() was called (or the cursor was moved from).
   bool closed() const noexcept;
 
