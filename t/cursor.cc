@@ -35,16 +35,8 @@ using uvpg::row;
 
 namespace {
 
-// Runs a future to completion and returns its error status (0: none).
-template <class T> int status_of(uv_loop_t *loop, future<T> f) {
-  REQUIRE(test::run_until(loop, [&] { return f.available(); }));
-  try {
-    f.get();
-    return 0;
-  } catch (const uvpg::error &e) {
-    return e.status();
-  }
-}
+using test::status_of;
+
 
 // True when the future failed with uvpg::usage_error.
 template <class T> bool usage_failure(uv_loop_t *loop, future<T> f) {

@@ -120,6 +120,17 @@ template <class T> std::string outcome(const uvpg::future<T> &f) {
   }
 }
 
+/// Runs `f` to completion and returns its error status (0: none).
+template <class T> int status_of(uv_loop_t *loop, uvpg::future<T> f) {
+  REQUIRE(run_until(loop, [&] { return f.available(); }));
+  try {
+    f.get();
+    return 0;
+  } catch (const uvpg::error &e) {
+    return e.status();
+  }
+}
+
 /// A future that resolves after `ms` on `loop` (a slow consumer).
 inline uvpg::future<void> sleep_ms(uv_loop_t *loop, uint64_t ms) {
   struct timer {

@@ -17,6 +17,8 @@ using uvpg::transaction_options;
 
 namespace {
 
+using test::status_of;
+
 // A table of this test case's own: "tx_<name>" (id int, v int).
 std::string make_table(uv_loop_t *loop, uvpg::connection &c,
                        const std::string &name) {
@@ -51,15 +53,6 @@ template <class T> std::string usage_text(uv_loop_t *loop, future<T> f) {
   return "";
 }
 
-template <class T> int status_of(uv_loop_t *loop, future<T> f) {
-  REQUIRE(test::run_until(loop, [&] { return f.available(); }));
-  try {
-    f.get();
-    return 0;
-  } catch (const uvpg::error &e) {
-    return e.status();
-  }
-}
 
 // Waits for `f`: "ok", the SQLSTATE of a server error, or other words.
 template <class T> std::string outcome(uv_loop_t *loop, const future<T> &f) {
