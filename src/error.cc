@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "engine/engine.hh"
+#include "sql.hh"
 #include "sqlstate.hh"
 
 namespace uvpg {
@@ -208,7 +209,7 @@ std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
       what.pop_back();
     }
     return by_sqlstate(server_error(status, what, std::move(fields),
-                                    std::string(statement), pid));
+                                    masked_sql(statement), pid));
   }
   std::string what;
   if (status == UV_ECANCELED) {
@@ -240,7 +241,7 @@ std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
     }
     fields['C'] = c->error_sqlstate;
     return by_sqlstate(server_error(status, what, std::move(fields),
-                                    std::string(statement), pid));
+                                    masked_sql(statement), pid));
   }
   if (c && status == UV_ECANCELED) {
     // The program closed the connection with this work pending.

@@ -16,69 +16,15 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstdlib>
-#include <strings.h>
-#include <cctype>
 
 #include "engine/engine.hh"
 #include "session_state.hh"
+#include "sql.hh"
 
 namespace uvpg::detail {
 
 void update_query_logging(conn_impl *c) {
   c->query_logging = c->session && c->session->logging();
-}
-
-namespace {
-
-bool word_char(char ch) {
-  return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
-}
-
-} // namespace
-
-// The literal after each PASSWORD keyword (CREATE/ALTER ROLE ... PASSWORD
-// 'x') replaced by '********': a statement can carry a password in its
-// text, and a log must not.  Cheap when the word is absent.
-std::string masked_sql(std::string_view sql) {
-  static constexpr std::string_view word = "password";
-  std::string out(sql);
-  for (size_t i = 0; i + word.size() <= out.size(); ++i) {
-    // A word of its own, and not the start of a literal ('password').
-    if ((i > 0 && (word_char(out[i - 1]) || out[i - 1] == '\'')) ||
-        strncasecmp(out.data() + i, word.data(), word.size()) != 0) {
-      continue;
-    }
-    size_t j = i + word.size();
-    if (j < out.size() && word_char(out[j])) {
-      continue;
-    }
-    while (j < out.size() && std::isspace(static_cast<unsigned char>(out[j]))) {
-      ++j;
-    }
-    if (j < out.size() && (out[j] == 'E' || out[j] == 'e')) {
-      ++j;
-    }
-    if (j >= out.size() || out[j] != '\'') {
-      continue;
-    }
-    // The literal ends at a quote not doubled ('' is a quote inside);
-    // a backslash escapes in E'' strings, so skip what follows one.
-    size_t k = j + 1;
-    while (k < out.size()) {
-      if (out[k] == '\\' && k + 1 < out.size()) {
-        k += 2;
-      } else if (out[k] == '\'' && k + 1 < out.size() && out[k + 1] == '\'') {
-        k += 2;
-      } else if (out[k] == '\'') {
-        break;
-      } else {
-        ++k;
-      }
-    }
-    out.replace(j + 1, k - (j + 1), "********");
-    i = j + 9;
-  }
-  return out;
 }
 
 namespace {

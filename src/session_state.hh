@@ -41,10 +41,24 @@ template <class F> struct listeners {
     }
     return false;
   }
-  /// Calls each with `arg`; an exception one throws is dropped.
+  bool has(listener_id id) const noexcept {
+    for (const auto &entry : list) {
+      if (entry.first == id) {
+        return true;
+      }
+    }
+    return false;
+  }
+  /// Calls each with `arg`; an exception one throws is dropped.  Those
+  /// added meanwhile wait for the next event; one removed meanwhile (by
+  /// an earlier one) is not called, as its owner may have freed what it
+  /// uses once remove() returned.
   template <class A> void call(const A &arg) const {
     auto snapshot = list;
     for (auto &[id, fn] : snapshot) {
+      if (!has(id)) {
+        continue;
+      }
       try {
         (*fn)(arg);
       } catch (...) {
@@ -82,9 +96,6 @@ session_state &session_for(conn_impl *c, const char *what);
 
 /// Turns the timing of statements on or off with the loggers.
 void update_query_logging(conn_impl *c);
-
-/// `sql` as a log shows it: the literal after a PASSWORD keyword masked.
-std::string masked_sql(std::string_view sql);
 
 } // namespace uvpg::detail
 

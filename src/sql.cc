@@ -7,6 +7,7 @@
 // dollar-quoted bodies and both comment forms.
 #include <algorithm>
 #include <cctype>
+#include <strings.h>
 
 #include "sql.hh"
 #include "types/wire.hh"
@@ -288,6 +289,129 @@ std::string quote_identifier(std::string_view name) {
     out += c;
   }
   out += '"';
+  return out;
+}
+
+namespace {
+
+bool is_word(std::string_view w, std::string_view lower) {
+  return w.size() == lower.size() &&
+         strncasecmp(w.data(), lower.data(), lower.size()) == 0;
+}
+
+// Masks each conninfo password in a literal's text ("host=h password=x"
+// of CREATE SUBSCRIPTION, dblink, postgres_fdw): the value up to a blank,
+// or between doubled quotes (the literal's own escaping of ').
+void mask_conninfo(std::string &text) {
+  static constexpr std::string_view key = "password";
+  for (size_t i = 0; i + key.size() <= text.size(); ++i) {
+    if ((i > 0 && ident_char(text[i - 1])) ||
+        !is_word(std::string_view(text).substr(i, key.size()), key)) {
+      continue;
+    }
+    size_t j = i + key.size();
+    while (j < text.size() && text[j] == ' ') {
+      ++j;
+    }
+    if (j >= text.size() || text[j] != '=') {
+      continue;
+    }
+    ++j;
+    while (j < text.size() && text[j] == ' ') {
+      ++j;
+    }
+    size_t start = j, end = j;
+    if (text.compare(j, 2, "''") == 0) {
+      start = j + 2;
+      end = text.find("''", start);
+      end = end == std::string::npos ? text.size() : end;
+    } else {
+      while (end < text.size() &&
+             !std::isspace(static_cast<unsigned char>(text[end]))) {
+        ++end;
+      }
+    }
+    text.replace(start, end - start, "********");
+    i = start + 8;
+  }
+}
+
+} // namespace
+
+bool mentions_password(std::string_view sql) noexcept {
+  for (size_t i = sql.find_first_of("pP"); i != std::string_view::npos &&
+                                          i + 8 <= sql.size();
+       i = sql.find_first_of("pP", i + 1)) {
+    if (is_word(sql.substr(i, 8), "password")) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// What a log or an error may show of a statement: a literal that follows
+// a PASSWORD keyword (CREATE/ALTER ROLE ... PASSWORD 'x', in any quoting:
+// '', E'', U&'', dollar quotes, comments between) becomes '********', and
+// so does the password of a conninfo inside any literal.  Cheap when the
+// word is absent.
+std::string masked_sql(std::string_view sql) {
+  std::string out;
+  if (!mentions_password(sql)) {
+    return std::string(sql);
+  }
+  bool after_keyword = false; // the last word was PASSWORD
+  for (size_t i = 0; i < sql.size();) {
+    size_t j = skip_inert(sql, i);
+    if (j != i) {
+      std::string_view token = sql.substr(i, j - i);
+      bool comment = token.starts_with("--") || token.starts_with("/*");
+      size_t open = 0, close = 0; // the literal's delimiters
+      if (token[0] == '\'') {
+        open = 1;
+        close = token.size() > 1 && token.back() == '\'' ? 1 : 0;
+      } else if (token[0] == '$') {
+        open = token.find('$', 1) + 1;
+        close = token.size() >= 2 * open ? open : 0;
+      }
+      if (comment || !open) {
+        out.append(token); // a comment, or a quoted identifier
+        after_keyword = after_keyword && comment;
+      } else {
+        std::string body(token.substr(open, token.size() - open - close));
+        if (after_keyword) {
+          body = "********";
+        } else {
+          mask_conninfo(body);
+        }
+        out.append(token.substr(0, open));
+        out.append(body);
+        out.append(token.substr(token.size() - close));
+        after_keyword = false;
+      }
+      i = j;
+      continue;
+    }
+    if (ident_char(sql[i])) {
+      size_t k = i;
+      while (k < sql.size() && ident_char(sql[k])) {
+        ++k;
+      }
+      std::string_view w = sql.substr(i, k - i);
+      // E'..' and U&'..' keep the keyword's literal in view.
+      bool prefix = (is_word(w, "e") && k < sql.size() && sql[k] == '\'') ||
+                    (is_word(w, "u") && sql.substr(k, 2) == "&'");
+      if (!prefix) {
+        after_keyword = is_word(w, "password");
+      }
+      out.append(w);
+      i = k;
+      continue;
+    }
+    if (!std::isspace(static_cast<unsigned char>(sql[i])) && sql[i] != '&') {
+      after_keyword = false;
+    }
+    out += sql[i++];
+  }
   return out;
 }
 

@@ -48,6 +48,14 @@ sql_shape shape_of(std::string_view sql);
 std::pair<std::string, params> bind_named(std::string_view sql,
                                           const named_params &args);
 
+/// `sql` as a log or an error may show it: the literal after a PASSWORD
+/// keyword, and a conninfo password inside any literal, masked.
+std::string masked_sql(std::string_view sql);
+
+/// True when `sql` has the word "password" (any case) anywhere: it may
+/// carry one (ALTER ROLE ... PASSWORD, a conninfo in a literal).
+bool mentions_password(std::string_view sql) noexcept;
+
 /// `name` as a quoted SQL identifier: "a""b".
 std::string quote_identifier(std::string_view name);
 

@@ -128,18 +128,51 @@ TEST_CASE("query logger: a password in the statement's text is masked; "
                                " WITH password E'pw\\'two'"));
   test::wait(&lf.loop, c.query("SELECT 'password' AS password"));
   auto tx = test::wait(&lf.loop, c.begin());
+  test::wait(&lf.loop, c.query("ALTER ROLE " + role +
+                               " PASSWORD /* c */ $q$pw-three$q$"));
+  test::wait(&lf.loop, c.query("ALTER ROLE " + role + " PASSWORD U&'pw4'"));
+  test::wait(&lf.loop, c.query("SELECT 'host=h password=pw5 user=u', "
+                               "'password = ''pw 6'''"));
   test::wait(&lf.loop, c.query("DROP ROLE " + role));
   test::wait(&lf.loop, tx.commit());
-  REQUIRE(recs.size() == 6);
+  REQUIRE(recs.size() == 9);
   CHECK(recs[0].sql == "CREATE ROLE " + role + " PASSWORD '********'");
   CHECK(recs[1].sql == "ALTER ROLE " + role + " WITH password E'********'");
   CHECK(recs[2].sql == "SELECT 'password' AS password");
   CHECK(recs[3].sql.starts_with("BEGIN"));
-  CHECK(recs[5].sql == "COMMIT");
+  CHECK(recs[4].sql ==
+        "ALTER ROLE " + role + " PASSWORD /* c */ $q$********$q$");
+  CHECK(recs[5].sql == "ALTER ROLE " + role + " PASSWORD U&'********'");
+  CHECK(recs[6].sql == "SELECT 'host=h password=******** user=u', "
+                       "'password = ''********'''");
+  CHECK(recs[8].sql == "COMMIT");
   for (const auto &r : recs) {
     CHECK(r.sql.find("pw") == std::string::npos);
     CHECK(r.status == 0);
   }
+}
+
+TEST_CASE("errors: a failed statement holding a password does not quote "
+          "it") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  auto f = c.query("ALTER ROLE current_user PASSWORD 'pw-secret' NONSENSE");
+  REQUIRE(test::run_until(&lf.loop, [&] { return f.available(); }));
+  try {
+    f.get();
+    FAIL("the statement should have failed");
+  } catch (const uvpg::server_error &e) {
+    CHECK(e.sqlstate() == "42601");
+    CHECK(std::string(e.what()).find("pw-secret") == std::string::npos);
+    CHECK(e.statement().find("pw-secret") == std::string::npos);
+    CHECK(e.statement().find("'********'") != std::string::npos);
+    CHECK(c.error_message().find("pw-secret") == std::string::npos);
+  }
+  // A statement without one keeps libpq's excerpt of it.
+  auto g = c.query("SELECT 1 NONSENSE x");
+  REQUIRE(test::run_until(&lf.loop, [&] { return g.available(); }));
+  CHECK(g.failed());
+  CHECK(c.error_message().find("LINE 1:") != std::string::npos);
 }
 
 TEST_CASE("termination listener: pg_terminate_backend while idle fires "

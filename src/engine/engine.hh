@@ -206,6 +206,8 @@ struct conn_impl {
   op *sending = nullptr; // a segment only partly sent (the socket is full)
   bool write_broken = false; // a send failed: read what is left, then lost()
   void write_failed();
+  bool errors_terse = false; // see terse_errors()
+  void terse_errors(bool on);
   void flush();
   void read_input();
   bool dead();

@@ -40,6 +40,7 @@ struct op {
   bool exclusive = false;   // runs alone, outside pipeline mode
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its deadline passed: it failed UV_ETIMEDOUT
+  bool secret = false;      // may hold a password: errors do not quote it
   /// The caller has been told (its deadline passed while it ran): the
   /// engine still reads its results, then retires it without a word.
   bool notified = false;

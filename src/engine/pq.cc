@@ -95,6 +95,13 @@ void conn_impl::submit(op *o) {
     if (o->timeout.count() > 0 || o->simple) {
       o->exclusive = true;
     }
+    // A statement that may hold a password (ALTER ROLE ... PASSWORD)
+    // runs alone, with libpq's terse errors: its default ones quote the
+    // statement ("LINE 1: ..."), and an error must not show a password.
+    if (!o->internal && mentions_password(o->sql)) {
+      o->exclusive = true;
+      o->secret = true;
+    }
   } else if (!o->refused && !o->describe && o->timeout.count() > 0) {
     // A prepared statement with a timeout runs alone, by its text.
     o->exclusive = true;
@@ -288,9 +295,21 @@ struct dealloc_op final : op {
 
 } // namespace
 
+// libpq's terse errors for a statement that may hold a password, its
+// default ones (with DETAIL, HINT and the statement excerpt) otherwise.
+// Only an op sent alone changes it, so the error libpq formats next is
+// that op's.
+void conn_impl::terse_errors(bool on) {
+  if (on != errors_terse) {
+    errors_terse = on;
+    PQsetErrorVerbosity(pg, on ? PQERRORS_TERSE : PQERRORS_DEFAULT);
+  }
+}
+
 // A statement that runs alone, outside pipeline mode: the simple
 // protocol (several statements, COPY), or one with a timeout.
 bool conn_impl::send(op *o) {
+  terse_errors(o->secret);
   sent.push(o);
   ++sent_count;
   push_wire(this, o);
@@ -331,6 +350,7 @@ bool conn_impl::send(op *o) {
 // cached statement), Bind/Execute per parameter set, then a Sync, so an
 // error ends its segment and nothing else.
 bool conn_impl::send_pipelined(op *o) {
+  terse_errors(false);
   size_t n = o->rows ? o->values.size() / o->rows : 0;
   param_arrays &a = scratch_arrays();
   a.fill_types(o, n);
