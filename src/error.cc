@@ -188,6 +188,8 @@ std::exception_ptr status_error(int status, const std::string &what) {
     return plain<programming_error>(status, what);
   case UVPG_ERROR_CLASS_INTERFACE:
     return plain<interface_error>(status, what);
+  case UVPG_ERROR_CLASS_DATABASE:
+    return plain<database_error>(status, what);
   default:
     return plain<operational_error>(status, what);
   }

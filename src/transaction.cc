@@ -14,10 +14,15 @@
 #include "transaction.hh"
 
 #include <cstring>
+#include <vector>
 
 #include "sql.hh"
 
 namespace uvpg::detail {
+
+const char *const ended_by_program_text =
+    "the transaction was already ended by a COMMIT or ROLLBACK the "
+    "program sent as a statement; nothing was sent";
 
 const char *const rolled_back_text =
     "commit: the server rolled the transaction back instead, as a "
@@ -102,6 +107,24 @@ void tx_node::leave(phase to, const char *how) noexcept {
   }
 }
 
+void forget_ended(conn_impl *c) noexcept {
+  if (!c->tx_inner || c->busy() ||
+      c->transaction_status() != UVPG_TRANS_IDLE) {
+    return;
+  }
+  // Nothing in flight and no transaction on the server: the program
+  // ended uvpg's with a statement of its own.  (A C transaction owns
+  // itself until it ends: it goes with `keep`.)
+  std::vector<std::shared_ptr<tx_node>> keep;
+  while (tx_node *n = c->tx_inner) {
+    keep.push_back(std::move(n->self));
+    n->leave(tx_node::phase::done, "ended by a statement of the program's");
+    if (c->tx_inner == n) {
+      c->tx_inner = nullptr; // leave() found no active node outside it
+    }
+  }
+}
+
 std::string begin_sql(const transaction_options &o) {
   std::string sql = "BEGIN";
   const char *level = nullptr;
@@ -149,6 +172,14 @@ std::shared_ptr<tx_node> open_node(conn_impl *c,
 }
 
 bool tx_op::at_turn(conn_impl *c) noexcept {
+  if (turn_ok(c)) {
+    return true;
+  }
+  started_ns = 0; // nothing was sent: no query log record
+  return false;
+}
+
+bool tx_op::turn_ok(conn_impl *c) noexcept {
   tx_node &n = *node;
   if (what == step::begin && !n.parent) {
     if (c->transaction_status() != UVPG_TRANS_IDLE) {
@@ -171,7 +202,16 @@ bool tx_op::at_turn(conn_impl *c) noexcept {
     failed = failed || p->begin_failed;
   }
   // An idle session is in no transaction at all: its BEGIN failed (and
-  // the completion saying so is still to be delivered).
+  // the completion saying so is still to be delivered), or the program
+  // ended it with a COMMIT or ROLLBACK of its own.
+  bool begun = owner && owner->begun;
+  for (const tx_node *p = owner; p; p = p->parent.get()) {
+    begun = begun && p->begun;
+  }
+  if (!failed && begun && c->transaction_status() == UVPG_TRANS_IDLE) {
+    refused_usage = ended_by_program_text;
+    return false;
+  }
   if (failed || c->transaction_status() == UVPG_TRANS_IDLE) {
     refused_usage = "the transaction did not begin; nothing was sent";
     if (what == step::begin) {
@@ -204,7 +244,9 @@ void tx_op::complete(conn_impl *c, int status, PGresult *res) noexcept {
     if (status >= 0 && !n.parent && res &&
         std::strcmp(PQcmdStatus(res), "ROLLBACK") == 0) {
       status = UVPG_EROLLEDBACK;
-      c->set_error(rolled_back_text, "25P02");
+      // transaction_rollback: the server rolled it back (its class,
+      // operational, is the status's too).
+      c->set_error(rolled_back_text, "40000");
       n.ended = "rolled back";
     }
     n.ph = tx_node::phase::done;
@@ -247,7 +289,12 @@ void submit_tx_op(conn_impl *c, tx_op *o, std::string sql) {
   o->simple = true;
   // Alone (so at_turn runs) to begin, and while the BEGIN of the
   // transaction (or of one around it) has not completed.
-  bool pending = o->what == tx_op::step::begin;
+  // Alone, so that at_turn() runs with the exact transaction status:
+  // to begin; to end (the program may have ended it with a statement of
+  // its own, and a COMMIT on an idle session would say "COMMIT"); and
+  // while the BEGIN of the transaction (or of one around it) has not
+  // completed.
+  bool pending = o->what != tx_op::step::inside;
   for (const tx_node *p = &n; p && !pending; p = p->parent.get()) {
     pending = !p->begun;
   }
@@ -311,8 +358,8 @@ struct end_op final : tx_op {
     if (!usage.empty()) {
       p.set_exception(std::make_exception_ptr(usage_error(usage)));
     } else if (status == UVPG_EROLLEDBACK) {
-      p.set_exception(std::make_exception_ptr(
-          error(status, detail::rolled_back_text)));
+      p.set_exception(
+          detail::status_error(status, detail::rolled_back_text));
     } else if (status < 0) {
       p.set_exception(detail::make_error(c, status, res));
     } else {
@@ -376,6 +423,7 @@ future<transaction> transaction::begin(connection &conn,
     return make_exception_future<transaction>(
         detail::status_error(UVPG_ECLOSED, "begin on a closed connection"));
   }
+  forget_ended(c);
   if (!c->tx_inner) {
     return start(c, nullptr, opts);
   }

@@ -71,6 +71,7 @@ struct tx_op : op {
   std::string refused_usage; // set at the turn: nothing was sent
 
   bool at_turn(conn_impl *c) noexcept override;
+  bool turn_ok(conn_impl *c) noexcept;
   void complete(conn_impl *c, int status, PGresult *res) noexcept override;
   /// The outcome, once the node's state is up to date: `usage` is the
   /// usage error ("" when none); a COMMIT that rolled back has status
@@ -112,6 +113,14 @@ struct implicit_begin_op : op {
   bool at_turn(conn_impl *c) noexcept final;
   virtual void decided(bool begins) noexcept = 0;
 };
+
+/// Marks uvpg's open transactions on `c` ended when the server, with
+/// nothing in flight, says the session is idle: the program ended them
+/// with a COMMIT or ROLLBACK of its own.  Called before a begin().
+void forget_ended(conn_impl *c) noexcept;
+
+/// The usage error of an end the program's own statement made moot.
+extern const char *const ended_by_program_text;
 
 /// The text of the error a COMMIT that rolled back gives.
 extern const char *const rolled_back_text;

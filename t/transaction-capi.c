@@ -299,7 +299,10 @@ static void test_rolled_back(void) {
   CHECK_EQ(st.statuses[1], 0);
   CHECK_EQ(st.statuses[2], UVPG_ESERVER);
   CHECK_EQ(st.statuses[3], UVPG_ESERVER);
-  CHECK_STR(uvpg_conn_error_sqlstate(a), "25P02");
+  /* transaction_rollback: an operational error, as the status is */
+  CHECK_STR(uvpg_conn_error_sqlstate(a), "40000");
+  CHECK_EQ(uvpg_conn_error_class(a), UVPG_ERROR_CLASS_OPERATIONAL);
+  CHECK_EQ(uvpg_err_class(UVPG_EROLLEDBACK), UVPG_ERROR_CLASS_OPERATIONAL);
   CHECK_EQ(st.statuses[4], UVPG_EROLLEDBACK);
   CHECK_EQ(st.had_res[4], 1);
   CHECK_STR(st.cmd[4], "ROLLBACK");

@@ -3,6 +3,7 @@
 // as the server reports them, the usage errors, 25P02 after an error in
 // a pipelined transaction, autocommit(), the scoped form and the retry
 // helper under a real serialization failure and a real deadlock.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -289,6 +290,13 @@ TEST_CASE_FIXTURE(test::loop_fixture,
           std::string::npos);
   }
   CHECK(c.failed());
+  try {
+    std::rethrow_exception(c.get_exception());
+  } catch (const uvpg::operational_error &e) {
+    CHECK(e.status() == UVPG_EROLLEDBACK);
+  } catch (...) {
+    FAIL("a commit that rolled back is an operational_error");
+  }
   CHECK(status_of(&loop, std::move(c)) == UVPG_EROLLEDBACK);
   CHECK_FALSE(tx.active());
   CHECK(a.transaction_status() == UVPG_TRANS_IDLE);
@@ -559,4 +567,38 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   // A closed connection: a usage error, as the cursor's other calls.
   test::wait(&loop, a.close());
   CHECK(usage_text(&loop, cur.begin()).find("closed") != std::string::npos);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "a transaction the program ended with its own ROLLBACK: "
+                  "autocommit tells, commit refuses, begin starts afresh") {
+  auto a = test::connect(&loop);
+  auto b = test::connect(&loop);
+  auto t = make_table(&loop, a, "ended_by_program");
+  std::vector<std::string> logged;
+  a.add_query_logger(
+      [&](const uvpg::query_log_record &r) { logged.push_back(r.sql); });
+  transaction tx = test::wait(&loop, a.begin());
+  test::wait(&loop, a.execute("INSERT INTO " + t + " VALUES (1, 1)"));
+  test::wait(&loop, a.execute("ROLLBACK"));
+  CHECK(a.autocommit()); // the server's word, nothing in flight
+  CHECK(tx.active());    // uvpg learns it at the commit's turn
+  test::wait(&loop, a.execute("INSERT INTO " + t + " VALUES (2, 2)"));
+  std::string why = usage_text(&loop, tx.commit());
+  CHECK(why.find("ended by a COMMIT or ROLLBACK") != std::string::npos);
+  CHECK_FALSE(tx.active());
+  // The refused COMMIT sent nothing and logged nothing.
+  CHECK(std::find(logged.begin(), logged.end(), "COMMIT") == logged.end());
+  CHECK(ids(&loop, b, t) == std::vector<long long>{2});
+
+  // Again, ended behind its back and then a new begin(): a fresh
+  // transaction (BEGIN), not a savepoint in the one that is gone.
+  transaction old = test::wait(&loop, a.begin());
+  test::wait(&loop, a.execute("COMMIT"));
+  transaction fresh = test::wait(&loop, a.begin());
+  CHECK_FALSE(fresh.nested());
+  CHECK_FALSE(old.active());
+  test::wait(&loop, a.execute("INSERT INTO " + t + " VALUES (3, 3)"));
+  test::wait(&loop, fresh.commit());
+  CHECK(ids(&loop, b, t) == std::vector<long long>{2, 3});
 }

@@ -107,6 +107,7 @@ UVPG_EXTERN int uvpg_conn_begin(uvpg_conn_t *conn, const uvpg_tx_opts_t *opts,
     return UVPG_ECLOSED;
   }
   return capi_guard([&] {
+    uvpg::detail::forget_ended(conn);
     if (conn->tx_inner) {
       conn->set_error("uvpg_conn_begin: a transaction is already open; "
                       "use uvpg_conn_savepoint to nest");

@@ -73,12 +73,15 @@ const char *conn_impl::encoding() const noexcept {
 }
 
 bool conn_impl::autocommit() const noexcept {
-  if (tx_inner) {
+  // With nothing in flight the server's word is exact (a transaction of
+  // uvpg's the program ended with its own COMMIT is over).  While
+  // statements are in flight libpq says ACTIVE and cannot tell more: a
+  // transaction of uvpg's not yet ended counts, and a BEGIN the program
+  // sent itself shows once they are done.
+  uvpg_trans_status_t t = transaction_status();
+  if (tx_inner && busy()) {
     return false;
   }
-  // While statements are in flight libpq says ACTIVE and cannot tell
-  // more; a BEGIN the program sent itself shows once they are done.
-  uvpg_trans_status_t t = transaction_status();
   return t != UVPG_TRANS_INTRANS && t != UVPG_TRANS_INERROR;
 }
 
