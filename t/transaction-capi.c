@@ -398,6 +398,34 @@ static void test_close_open(void) {
   CHECK_EQ(uv_loop_close(&loop), 0);
 }
 
+/* The program ends the transaction with a ROLLBACK of its own: the
+ * connection says autocommit at once, uvpg_conn_commit is refused at its
+ * turn (UV_EINVAL, nothing sent), and uvpg_conn_begin starts afresh. */
+static void test_ended_by_program(void) {
+  uv_loop_t loop;
+  uvpg_conn_t *a, *b;
+  setup(&loop, &a, &b);
+  CHECK_EQ(uvpg_conn_begin(a, NULL, on_res, (void *)1), 0);
+  q(a, "INSERT INTO tx_c VALUES (1)", 2);
+  q(a, "ROLLBACK", 3);
+  run_until(&loop, &st.calls, 3);
+  CHECK_EQ(uvpg_conn_get_autocommit(a), 1);
+  CHECK_EQ(uvpg_conn_commit(a, on_res, (void *)4), 0);
+  run_until(&loop, &st.calls, 4);
+  CHECK_EQ(st.statuses[3], UV_EINVAL);
+  CHECK(strstr(uvpg_conn_error_message(a), "ended by a COMMIT or ROLLBACK")
+        != NULL);
+  CHECK_EQ(uvpg_conn_begin(a, NULL, on_res, (void *)5), 0);
+  q(a, "INSERT INTO tx_c VALUES (2)", 6);
+  CHECK_EQ(uvpg_conn_commit(a, on_res, (void *)7), 0);
+  run_until(&loop, &st.calls, 7);
+  CHECK_EQ(st.statuses[4], 0);
+  CHECK_EQ(st.statuses[6], 0);
+  CHECK_STR(st.cmd[6], "COMMIT");
+  CHECK_STR(ids(&loop, b, 8), "2");
+  close_all(&loop, a, b);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_conn_begin/commit: committed work seen from another "
@@ -416,6 +444,9 @@ int main(void) {
        test_close_pending},
       {"uvpg_conn_close: an open transaction is rolled back and freed",
        test_close_open},
+      {"uvpg_conn_commit: refused when the program ended the transaction "
+       "itself; uvpg_conn_begin starts afresh",
+       test_ended_by_program},
   };
   return ctest_run("transaction-capi", cases,
                    sizeof cases / sizeof cases[0], reset);
