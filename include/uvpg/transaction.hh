@@ -27,7 +27,11 @@
 /// Misuse fails the returned future with `uvpg::usage_error` (it is not
 /// thrown): commit or rollback twice or after the end, commit, rollback
 /// or begin() on a transaction while a nested one is open, and any of
-/// them once the connection was closed.
+/// them once the connection was closed.  COMMIT and ROLLBACK are sent
+/// alone and check at their turn that the session is still in the
+/// transaction: when the program ended it with a COMMIT or ROLLBACK of
+/// its own, commit() and rollback() fail with usage_error and send
+/// nothing (the next begin() starts a new transaction).
 ///
 /// A `transaction` is a move-only handle holding its connection by a
 /// non-owning, checked reference: it does not keep the connection open.
