@@ -230,8 +230,40 @@ std::pair<std::string, params> bind_named(std::string_view sql,
 
 namespace uvpg::detail {
 
+namespace {
+
+// Words that, anywhere in a statement (a function's name, a table
+// name, a literal), make it touch session state: a conservative test,
+// so a false alarm only costs a reset.
+bool mentions_session_state(std::string_view sql) {
+  std::string low(sql);
+  for (char &ch : low) {
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  }
+  for (const char *w : {"set_config", "advisory_lock", "listen", "dblink"}) {
+    if (low.find(w) != std::string::npos) {
+      return true;
+    }
+  }
+  for (size_t i = low.find("temp"); i != std::string::npos;
+       i = low.find("temp", i + 1)) {
+    size_t end = i + 4;
+    if (low.compare(i, 9, "temporary") == 0) {
+      end = i + 9;
+    }
+    if ((i == 0 || !ident_char(low[i - 1])) &&
+        (end == low.size() || !ident_char(low[end]))) {
+      return true;
+    }
+  }
+  return false;
+}
+
+} // namespace
+
 sql_shape shape_of(std::string_view sql) {
   sql_shape shape;
+  bool neutral_start = false;
   bool after_semicolon = false;
   bool first_word_seen = false;
   for (size_t i = 0; i < sql.size();) {
@@ -271,12 +303,21 @@ sql_shape shape_of(std::string_view sql) {
                                "with", "values", "table", "call"}) {
           shape.cacheable = shape.cacheable || w == kw;
         }
+        for (const char *kw :
+             {"select", "insert", "update", "delete", "merge", "with",
+              "values", "table", "copy", "begin", "start", "commit", "end",
+              "rollback", "savepoint", "release", "abort", "show", "fetch",
+              "move", "close"}) {
+          neutral_start = neutral_start || w == kw;
+        }
         i = k > i ? k : i + 1;
         continue;
       }
     }
     ++i;
   }
+  shape.session_neutral =
+      shape.single && neutral_start && !mentions_session_state(sql);
   return shape;
 }
 

@@ -48,6 +48,20 @@ struct cancel_link {
 };
 
 
+/// Who lent a connection out (a pool's slot, src/pool.cc).  The C++
+/// handle's destructor and uvpg_pool_release() give a lent connection
+/// back through it instead of closing it.
+struct conn_lessor {
+  /// The program is done with the connection (its handle went).
+  virtual void give_back(conn_impl *c) noexcept = 0;
+  /// The connection was lost (not closed): from the loop, after its
+  /// pending operations were failed.
+  virtual void connection_lost(conn_impl *c) noexcept = 0;
+
+protected:
+  ~conn_lessor() = default;
+};
+
 /// The connection engine.  Lives from connect until its close completes;
 /// uvpg_conn_t is this object.  State machine:
 ///   resolving -> connecting -> (bootstrap) ready <-> busy
@@ -234,6 +248,14 @@ struct conn_impl {
   /// returned to its pool later), so that a conn_ref taken before knows
   /// it no longer may use the connection (conn_ref.hh).
   uint64_t generation = 0;
+  /// The pool the connection belongs to, if any (conn_lessor).
+  conn_lessor *lessor = nullptr;
+  /// A statement of the program's that may have changed the session
+  /// (sql_shape::session_neutral) was submitted since the pool last
+  /// cleared this: the pool's reset is due.
+  bool session_touched = false;
+  /// Statements the program submitted (the pool's max_queries).
+  uint64_t statements = 0;
   /// The C++ handle that owns the engine, if any (kept up to date by
   /// uvpg::connection's constructors and moves), so that objects bound
   /// to the connection find it without pointing at it.

@@ -38,6 +38,10 @@ struct op {
   bool internal = false;    // uvpg's own (not echoed, not cached)
   bool cacheable = false;   // see sql_shape
   bool exclusive = false;   // runs alone, outside pipeline mode
+  /// Runs alone (nothing else in flight, so a cancel hits it only) but
+  /// in pipeline mode, keeping the statement cache: a single statement
+  /// with a timeout.
+  bool alone_in_pipeline = false;
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its deadline passed: it failed UV_ETIMEDOUT
   bool secret = false;      // may hold a password: errors do not quote it

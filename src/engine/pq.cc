@@ -94,14 +94,25 @@ void conn_impl::submit(op *o) {
     }
     if (o->timeout.count() > 0 || o->simple) {
       o->exclusive = true;
+      o->alone_in_pipeline = !o->simple;
     }
     // A statement that may hold a password (ALTER ROLE ... PASSWORD)
     // runs alone, with libpq's terse errors: its default ones quote the
     // statement ("LINE 1: ..."), and an error must not show a password.
     if (!o->internal && mentions_password(o->sql)) {
       o->exclusive = true;
+      o->alone_in_pipeline = false;
       o->secret = true;
     }
+    if (!o->internal && !shape.session_neutral) {
+      session_touched = true;
+    }
+    if (!o->internal) {
+      ++statements;
+    }
+  } else if (!o->refused && o->describe && !o->internal &&
+             !shape_of(o->sql).session_neutral) {
+    session_touched = true; // prepare() of a statement that may touch it
   } else if (!o->refused && !o->describe && o->timeout.count() > 0) {
     // A prepared statement with a timeout runs alone, by its text.
     o->exclusive = true;
@@ -139,10 +150,10 @@ void conn_impl::pump() {
       }
       continue;
     }
-    if (h->exclusive) {
-      if (!sent.empty()) {
-        break; // it waits for the pipeline to drain
-      }
+    if (h->exclusive && !sent.empty()) {
+      break; // it waits for the pipeline to drain
+    }
+    if (h->exclusive && !h->alone_in_pipeline) {
       if (pipeline_on) {
         if (!PQexitPipelineMode(pg)) {
           lost(PQerrorMessage(pg));
@@ -168,7 +179,8 @@ void conn_impl::pump() {
       finish(o);
       continue;
     }
-    if (!(o->exclusive ? send(o) : send_pipelined(o))) {
+    bool outside = o->exclusive && !o->alone_in_pipeline;
+    if (!(outside ? send(o) : send_pipelined(o))) {
       if (st != state::ready) {
         return;
       }
@@ -894,6 +906,9 @@ void conn_impl::lost(std::string why) {
     fail_all(UVPG_ECONNBAD);
     if (established) {
       session_lost(this, msg, state);
+      if (lessor) {
+        lessor->connection_lost(this);
+      }
     }
   });
 }
