@@ -176,6 +176,8 @@ std::exception_ptr status_error(int status, const std::string &what) {
     return plain<timed_out>(status, what);
   case UV_ECANCELED:
     return plain<operation_canceled>(status, what);
+  case UVPG_EPOOLFULL:
+    return plain<pool_exhausted>(status, what);
   default:
     break;
   }

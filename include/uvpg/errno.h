@@ -20,7 +20,8 @@
   XX(ECLOSED, UVPG__EBASE - 6, "connection is closed")                        \
   XX(EPARAM, UVPG__EBASE - 7, "invalid query parameters")                   \
   XX(EDATA, UVPG__EBASE - 8, "malformed or unconvertible value")            \
-  XX(EROLLEDBACK, UVPG__EBASE - 9, "transaction rolled back, not committed")
+  XX(EROLLEDBACK, UVPG__EBASE - 9, "transaction rolled back, not committed") \
+  XX(EPOOLFULL, UVPG__EBASE - 10, "pool exhausted: too many callers wait for a connection")
 
 typedef enum {
 #define UVPG__ERRNO_ENUM(name, value, message) UVPG_##name = (value),

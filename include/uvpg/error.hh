@@ -159,6 +159,14 @@ public:
       : database_error(status, what), operational_error(status, what) {}
 };
 
+/// A pool refused to queue one more caller for a connection: its
+/// max_waiting callers already wait (UVPG_EPOOLFULL).
+class UVPG_CXX_EXTERN pool_exhausted : public operational_error {
+public:
+  pool_exhausted(int status, const std::string &what)
+      : database_error(status, what), operational_error(status, what) {}
+};
+
 /// An error the server sent (an ErrorResponse), with its diagnostic
 /// fields (uvpg/diagnostic.hh), the statement and the session.  What is
 /// thrown is the class of its SQLSTATE (uvpg/sqlstate.hh), or a plain
