@@ -299,10 +299,7 @@ connection::connection(connection &&o) noexcept
 
 connection &connection::operator=(connection &&o) noexcept {
   if (this != &o) {
-    if (_impl) {
-      _impl->handle = nullptr;
-      _impl->close(nullptr);
-    }
+    let_go();
     _impl = std::exchange(o._impl, nullptr);
     if (_impl) {
       _impl->handle = this;
@@ -311,11 +308,25 @@ connection &connection::operator=(connection &&o) noexcept {
   return *this;
 }
 
-connection::~connection() {
+connection::~connection() { let_go(); }
+
+// A lent connection goes back to its pool; an owned one is closed.
+void connection::let_go() noexcept {
+  if (conn_impl *c = std::exchange(_impl, nullptr)) {
+    c->handle = nullptr;
+    if (c->lessor && !c->close_requested) {
+      c->lessor->give_back(c);
+    } else {
+      c->close(nullptr);
+    }
+  }
+}
+
+conn_impl *connection::detach() noexcept {
   if (_impl) {
     _impl->handle = nullptr;
-    _impl->close(nullptr);
   }
+  return std::exchange(_impl, nullptr);
 }
 
 // ---- prepared statements (uvpg/statement.hh) ----
@@ -338,6 +349,7 @@ namespace uvpg::detail {
 // parameter types and description.  The last handle deallocates it.
 struct statement_shared final : free_observer {
   conn_impl *conn = nullptr;
+  uint64_t generation = 0; // the lease it was prepared on
   std::string name;
   std::string sql;
   std::vector<oid_t> types;
@@ -378,6 +390,7 @@ struct prepare_op final : detail::op {
     }
     auto s = std::make_shared<detail::statement_shared>();
     s->conn = c;
+    s->generation = c->generation;
     c->observe(s.get());
     s->name = named;
     s->sql = sql;
@@ -454,8 +467,12 @@ future<result> prepared_statement::query(params args,
   if (!_s) {
     throw usage_error("prepared_statement::query on an empty statement");
   }
-  if (!_s->conn) {
+  if (!_s->conn || _s->conn->close_requested) {
     return fail_query(UVPG_ECLOSED, "the statement's connection is closed");
+  }
+  if (_s->conn->generation != _s->generation) {
+    throw usage_error("cannot call prepared_statement.query(): its "
+                      "connection went back to its pool");
   }
   detail::loop_scope scope(_s->conn->loop);
   std::string err;

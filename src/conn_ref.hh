@@ -69,7 +69,14 @@ public:
     if (conn_impl *c = get()) {
       return *c;
     }
+    if (_c && !_c->close_requested) {
+      throw usage_error(released_text(what));
+    }
     throw usage_error(closed_text(what));
+  }
+  static std::string released_text(std::string_view what) {
+    return "cannot call " + std::string(what) +
+           "(): the connection went back to its pool";
   }
   static std::string closed_text(std::string_view what) {
     return "cannot call " + std::string(what) +

@@ -137,6 +137,13 @@ std::function<void()> query_log(conn_impl *c, const op *o, int status,
   };
 }
 
+void end_lease_session(conn_impl *c) noexcept {
+  if (c->session) {
+    c->session.reset();
+    update_query_logging(c);
+  }
+}
+
 void session_lost(conn_impl *c, std::string msg, std::string sqlstate) {
   if (!c->session ||
       (c->session->terminations.empty() && !c->session->c_termination.cb)) {

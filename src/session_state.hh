@@ -97,6 +97,10 @@ session_state &session_for(conn_impl *c, const char *what);
 /// Turns the timing of statements on or off with the loggers.
 void update_query_logging(conn_impl *c);
 
+/// The connection went back to its pool: the notices, handlers,
+/// loggers and listeners of the lease go with it.
+void end_lease_session(conn_impl *c) noexcept;
+
 } // namespace uvpg::detail
 
 #endif // UVPG_SESSION_STATE_HH

@@ -125,6 +125,18 @@ void forget_ended(conn_impl *c) noexcept {
   }
 }
 
+void end_lease_transactions(conn_impl *c) noexcept {
+  std::vector<std::shared_ptr<tx_node>> keep;
+  while (tx_node *n = c->tx_inner) {
+    keep.push_back(std::move(n->self));
+    n->leave(tx_node::phase::done,
+             "rolled back: the connection went back to its pool");
+    if (c->tx_inner == n) {
+      c->tx_inner = nullptr;
+    }
+  }
+}
+
 std::string begin_sql(const transaction_options &o) {
   std::string sql = "BEGIN";
   const char *level = nullptr;

@@ -125,6 +125,10 @@ extern const char *const ended_by_program_text;
 /// The text of the error a COMMIT that rolled back gives.
 extern const char *const rolled_back_text;
 
+/// The connection went back to its pool: uvpg's transactions on it are
+/// over for the program (the pool's reset rolls back what is open).
+void end_lease_transactions(conn_impl *c) noexcept;
+
 } // namespace uvpg::detail
 
 #endif // UVPG_TRANSACTION_INTERNAL_HH

@@ -1,6 +1,10 @@
 /// \file uvpg/connection.hh
 /// A connection to a PostgreSQL server, driven by a libuv loop.
 ///
+/// A connection lent by a pool (uvpg/pool.hh) is the same class:
+/// destroying its handle gives it back to the pool, and close() closes
+/// it for good (the pool then replaces it).
+///
 /// `connection::connect()` resolves host names with uv_getaddrinfo,
 /// drives libpq's non-blocking connect and resolves its future with a
 /// ready connection or fails it with a `uvpg::error`.  Operations on one
@@ -320,8 +324,11 @@ public:
   /// The implementation object (internal use).
   detail::conn_impl *impl() const noexcept { return _impl; }
   explicit connection(detail::conn_impl *impl) noexcept;
+  /// Empties the handle without closing or giving back (internal use).
+  detail::conn_impl *detach() noexcept;
 
 private:
+  void let_go() noexcept;
   detail::conn_impl *_impl = nullptr;
 };
 
