@@ -1,0 +1,321 @@
+// The C ABI of pools (uvpg/pool.h) over pool_impl (src/pool.hh).  The C
+// handle is the pool itself; a C acquire is a pool_waiter whose request
+// handle the program may cancel until its callback has run.
+#include <string>
+#include <vector>
+
+#include "../pool.hh"
+#include "guard.hh"
+
+using uvpg::detail::capi_guard;
+using uvpg::detail::capi_guard_or;
+using uvpg::detail::conn_impl;
+using uvpg::detail::pool_slot;
+
+struct uvpg_acquire_s final : uvpg::detail::pool_waiter {
+  uvpg_pool_t *pool = nullptr;
+  uvpg_acquire_cb cb = nullptr;
+  void *data = nullptr;
+  void deliver(conn_impl *c, int status,
+               const std::string &why) noexcept override {
+    if (!c) {
+      (void)why; // the C caller reads the status; uvpg_strerror() tells
+    }
+    cb(pool, c ? 0 : status, c ? c_handle(c) : nullptr, data);
+  }
+};
+
+namespace {
+
+int acquire(uvpg_pool_t *pool, std::chrono::milliseconds timeout,
+            uvpg_acquire_cb cb, void *data, uvpg_acquire_t **req) {
+  if (req) {
+    *req = nullptr;
+  }
+  if (!pool || !cb) {
+    return UV_EINVAL;
+  }
+  return capi_guard([&] {
+    uvpg::detail::loop_scope scope(pool->loop);
+    if (pool->closing) {
+      return static_cast<int>(UVPG_ECLOSED); // rule 1: an error returned, no callback
+    }
+    auto *w = new uvpg_acquire_s;
+    w->pool = pool;
+    w->cb = cb;
+    w->data = data;
+    // Always through serve(): the callback never runs inside this call.
+    std::string why;
+    if (int rc = pool->wait(w, timeout, why); rc < 0) {
+      delete w; // rule 1: an error returned, no callback
+      return rc;
+    }
+    if (req) {
+      *req = w;
+    }
+    return 0;
+  });
+}
+
+// uvpg_pool_query(): the acquire, then the statement, then the release
+// after the program's callback.
+struct pool_query {
+  std::string sql;
+  std::vector<std::string> values;
+  std::vector<bool> nulls;
+  uvpg_query_cb cb = nullptr;
+  void *data = nullptr;
+};
+
+void query_done(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                void *data) {
+  auto *q = static_cast<pool_query *>(data);
+  q->cb(conn, status, res, q->data);
+  auto *s = dynamic_cast<pool_slot *>(conn->lessor);
+  if (s && s->ph == pool_slot::phase::lent) {
+    s->pool->returned(s);
+  }
+  delete q;
+}
+
+void query_acquired(uvpg_pool_t *, int status, uvpg_conn_t *conn,
+                    void *data) {
+  auto *q = static_cast<pool_query *>(data);
+  if (status < 0) {
+    q->cb(nullptr, status, nullptr, q->data);
+    delete q;
+    return;
+  }
+  std::vector<const char *> params;
+  for (size_t i = 0; i < q->values.size(); ++i) {
+    params.push_back(q->nulls[i] ? nullptr : q->values[i].c_str());
+  }
+  int rc = uvpg_conn_query(conn, q->sql.c_str(),
+                           static_cast<int>(params.size()), params.data(),
+                           query_done, q);
+  if (rc < 0) {
+    // Called from the loop (an acquire callback): the program hears of
+    // the refusal through its own callback, once.
+    q->cb(conn, rc, nullptr, q->data);
+    auto *s = dynamic_cast<pool_slot *>(conn->lessor);
+    if (s && s->ph == pool_slot::phase::lent) {
+      s->pool->returned(s);
+    }
+    delete q;
+  }
+}
+
+} // namespace
+
+UVPG_EXTERN void uvpg_pool_opts_init(uvpg_pool_opts_t *opts) UVPG_NOEXCEPT {
+  if (!opts) {
+    return;
+  }
+  *opts = uvpg_pool_opts_t{};
+  uvpg_connect_opts_init(&opts->connect);
+  uvpg::pool_options d;
+  opts->minsize = static_cast<unsigned>(d.minsize);
+  opts->maxsize = static_cast<unsigned>(d.maxsize);
+  opts->timeout_ms = static_cast<unsigned>(d.timeout.count());
+  opts->max_waiting = 0;
+  opts->max_queries = d.max_queries;
+  opts->max_inactive_ms =
+      static_cast<unsigned>(d.max_inactive_connection_lifetime.count());
+  opts->max_lifetime_ms = 0;
+  opts->reset = UVPG_POOL_RESET_AUTO;
+}
+
+UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
+                              const uvpg_pool_opts_t *opts,
+                              uvpg_pool_t **pool) UVPG_NOEXCEPT {
+  if (pool) {
+    *pool = nullptr;
+  }
+  if (!loop || !pool) {
+    return UV_EINVAL;
+  }
+  uvpg_pool_opts_t defaults;
+  if (!opts) {
+    uvpg_pool_opts_init(&defaults);
+    opts = &defaults;
+  }
+  if (opts->maxsize && opts->minsize > opts->maxsize) {
+    return UV_EINVAL;
+  }
+  if (opts->reset != UVPG_POOL_RESET_AUTO &&
+      opts->reset != UVPG_POOL_RESET_ALWAYS &&
+      opts->reset != UVPG_POOL_RESET_TRANSACTION) {
+    return UV_EINVAL;
+  }
+  return capi_guard([&] {
+    using std::chrono::milliseconds;
+    uvpg::pool_options o;
+    const uvpg_connect_opts_t &co = opts->connect;
+    o.connect.timeout = milliseconds(co.timeout_ms);
+    o.connect.echo = co.echo != 0;
+    o.connect.enable_json = co.enable_json != 0;
+    o.connect.enable_hstore = co.enable_hstore != 0;
+    o.connect.enable_uuid = co.enable_uuid != 0;
+    o.connect.max_pipeline = co.max_pipeline;
+    o.connect.statement_cache_size = co.statement_cache_size;
+    o.connect.max_cached_statement_lifetime =
+        std::chrono::seconds(co.statement_lifetime_s);
+    o.connect.max_cacheable_statement_size = co.max_cacheable_size;
+    o.minsize = opts->minsize;
+    o.maxsize = opts->maxsize;
+    o.timeout = milliseconds(opts->timeout_ms);
+    o.max_waiting = opts->max_waiting;
+    o.max_queries = opts->max_queries;
+    o.max_inactive_connection_lifetime = milliseconds(opts->max_inactive_ms);
+    o.max_lifetime = milliseconds(opts->max_lifetime_ms);
+    o.reset = static_cast<uvpg::pool_reset>(opts->reset);
+    uvpg::detail::loop_scope scope(loop);
+    auto *p = new uvpg_pool_s(loop, conninfo ? conninfo : "", o);
+    p->kick();
+    *pool = p;
+    return 0;
+  });
+}
+
+UVPG_EXTERN int uvpg_pool_acquire(uvpg_pool_t *pool, uvpg_acquire_cb cb,
+                                  void *data,
+                                  uvpg_acquire_t **req) UVPG_NOEXCEPT {
+  if (!pool) {
+    return UV_EINVAL;
+  }
+  return acquire(pool, pool->opts.timeout, cb, data, req);
+}
+
+UVPG_EXTERN int uvpg_pool_acquire_timeout(uvpg_pool_t *pool,
+                                          unsigned int timeout_ms,
+                                          uvpg_acquire_cb cb, void *data,
+                                          uvpg_acquire_t **req)
+    UVPG_NOEXCEPT {
+  return acquire(pool, std::chrono::milliseconds(timeout_ms), cb, data, req);
+}
+
+UVPG_EXTERN int uvpg_pool_cancel(uvpg_acquire_t *req) UVPG_NOEXCEPT {
+  if (!req) {
+    return UV_EINVAL;
+  }
+  if (req->canceled) {
+    return UV_EALREADY;
+  }
+  req->pool->cancel(req);
+  return 0;
+}
+
+UVPG_EXTERN int uvpg_pool_release(uvpg_pool_t *pool,
+                                  uvpg_conn_t *conn) UVPG_NOEXCEPT {
+  if (!pool || !conn) {
+    return UV_EINVAL;
+  }
+  auto *s = dynamic_cast<pool_slot *>(conn->lessor);
+  if (!s || s->pool != pool || s->ph != pool_slot::phase::lent) {
+    return UV_EINVAL;
+  }
+  uvpg::detail::loop_scope scope(pool->loop);
+  pool->returned(s);
+  return 0;
+}
+
+UVPG_EXTERN int uvpg_pool_query(uvpg_pool_t *pool, const char *sql,
+                                int nparams, const char *const *params,
+                                uvpg_query_cb cb, void *data) UVPG_NOEXCEPT {
+  if (!pool || !sql || !cb || nparams < 0 || (nparams > 0 && !params)) {
+    return UV_EINVAL;
+  }
+  return capi_guard([&] {
+    auto q = std::make_unique<pool_query>();
+    q->sql = sql;
+    for (int i = 0; i < nparams; ++i) {
+      q->nulls.push_back(params[i] == nullptr);
+      q->values.emplace_back(params[i] ? params[i] : "");
+    }
+    q->cb = cb;
+    q->data = data;
+    int rc = acquire(pool, pool->opts.timeout, query_acquired, q.get(),
+                     nullptr);
+    if (rc == 0) {
+      q.release();
+    }
+    return rc;
+  });
+}
+
+UVPG_EXTERN void uvpg_pool_clear(uvpg_pool_t *pool) UVPG_NOEXCEPT {
+  if (pool) {
+    uvpg::detail::loop_scope scope(pool->loop);
+    pool->clear();
+  }
+}
+
+UVPG_EXTERN int uvpg_pool_close(uvpg_pool_t *pool, int terminate,
+                                uvpg_pool_close_cb cb,
+                                void *data) UVPG_NOEXCEPT {
+  if (!pool) {
+    return UV_EINVAL;
+  }
+  return capi_guard([&] {
+    uvpg::detail::loop_scope scope(pool->loop);
+    if (pool->c_closed) {
+      return static_cast<int>(UV_EALREADY); // a second close: the handle is going
+    }
+    pool->c_closed = true;
+    pool->close(terminate != 0, [pool, cb, data] {
+      if (cb) {
+        cb(pool, data);
+      }
+      pool->unref(); // the handle's reference: the pool may go now
+    });
+    return 0;
+  });
+}
+
+UVPG_EXTERN size_t uvpg_pool_get_size(const uvpg_pool_t *pool) UVPG_NOEXCEPT {
+  return pool ? pool->size() : 0;
+}
+UVPG_EXTERN size_t uvpg_pool_get_freesize(const uvpg_pool_t *pool)
+    UVPG_NOEXCEPT {
+  return pool ? pool->idle.size() : 0;
+}
+UVPG_EXTERN size_t uvpg_pool_get_minsize(const uvpg_pool_t *pool)
+    UVPG_NOEXCEPT {
+  return pool ? pool->opts.minsize : 0;
+}
+UVPG_EXTERN size_t uvpg_pool_get_maxsize(const uvpg_pool_t *pool)
+    UVPG_NOEXCEPT {
+  return pool ? pool->opts.maxsize : 0;
+}
+UVPG_EXTERN uv_loop_t *uvpg_pool_get_loop(const uvpg_pool_t *pool)
+    UVPG_NOEXCEPT {
+  return pool ? pool->loop : nullptr;
+}
+
+UVPG_EXTERN void uvpg_pool_get_stats(const uvpg_pool_t *pool,
+                                     uvpg_pool_stats_t *out) UVPG_NOEXCEPT {
+  if (!out) {
+    return;
+  }
+  *out = uvpg_pool_stats_t{};
+  if (!pool) {
+    return;
+  }
+  const uvpg::pool_stats &s = pool->st;
+  out->size = pool->size();
+  out->idle = pool->idle.size();
+  out->in_use = pool->count(pool_slot::phase::lent);
+  out->waiting = pool->waiters.size();
+  out->connecting = pool->count(pool_slot::phase::connecting) +
+                    pool->count(pool_slot::phase::initializing);
+  out->acquired = s.acquired;
+  out->wait_ns = s.wait_ns;
+  out->usage_ns = s.usage_ns;
+  out->timeouts = s.timeouts;
+  out->exhausted = s.exhausted;
+  out->opened = s.opened;
+  out->failed = s.failed;
+  out->lost = s.lost;
+  out->closed = s.closed;
+  out->resets = s.resets;
+}

@@ -1,0 +1,1029 @@
+// The connection pool (uvpg/pool.hh): slots, waiters, the reset on
+// release, refill with backoff, and the C++ handle.  See pool.hh for the
+// slot phases and the rule that waiters are served only from serve().
+#include <algorithm>
+#include <random>
+
+#include "pool.hh"
+#include "session_state.hh"
+#include "transaction.hh"
+
+namespace uvpg::detail {
+
+using phase = pool_slot::phase;
+
+namespace {
+
+uint64_t now_ms(uv_loop_t *loop) {
+  uv_update_time(loop);
+  return uv_now(loop);
+}
+
+constexpr uint64_t backoff_min_ms = 100;
+constexpr uint64_t backoff_max_ms = 10000;
+
+// The full session reset (asyncpg's, with DISCARD TEMP): the statement
+// cache's prepared statements stay, so no DISCARD ALL.
+constexpr const char *full_reset_sql =
+    "CLOSE ALL; UNLISTEN *; RESET ALL; SELECT pg_advisory_unlock_all(); "
+    "DISCARD TEMP";
+
+// An internal statement of the pool's; `done(status)` runs from the loop.
+struct pool_op final : op {
+  std::function<void(int)> done;
+  void complete(conn_impl *, int status, PGresult *res) noexcept override {
+    PQclear(res);
+    done(status);
+  }
+};
+
+void submit_internal(conn_impl *c, std::string sql, bool alone,
+                     std::function<void(int)> done) {
+  auto *o = new pool_op;
+  o->sql = std::move(sql);
+  o->internal = true;
+  o->simple = alone;
+  o->exclusive = alone;
+  o->done = std::move(done);
+  c->submit(o);
+}
+
+} // namespace
+
+// ---- slots: what the engine tells ----
+
+void pool_slot::give_back(conn_impl *) noexcept { pool->returned(this); }
+void pool_slot::connection_lost(conn_impl *) noexcept {
+  ++pool->st.lost;
+  if (ph == phase::idle) {
+    pool->close_slot(this); // known dead: never handed out
+  }
+  // Lent: its handle gives it back, and it is closed then.  Returning:
+  // its reset fails.  Connecting or initializing: that step fails.
+  pool->kick();
+}
+void pool_slot::connection_closing() noexcept { pool->slot_closing(this); }
+void pool_slot::connection_freed() noexcept { pool->slot_freed(this); }
+
+pool_impl::pool_impl(uv_loop_t *l, std::string info, const pool_options &o)
+    : loop(l), conninfo(std::move(info)), opts(o) {
+  for (uv_timer_t *t : {&deadline_timer, &maint_timer, &retry_timer}) {
+    uv_timer_init(loop, t);
+    t->data = this;
+    ++open_handles;
+  }
+  // The maintenance tick must not keep a loop alive on its own.
+  uv_unref(reinterpret_cast<uv_handle_t *>(&maint_timer));
+  uint64_t tick = 1000;
+  if (auto idle_ms = opts.max_inactive_connection_lifetime.count();
+      idle_ms > 0) {
+    tick = std::clamp<uint64_t>(static_cast<uint64_t>(idle_ms) / 2, 10, 1000);
+  }
+  uv_timer_start(
+      &maint_timer,
+      [](uv_timer_t *t) {
+        auto *p = static_cast<pool_impl *>(t->data);
+        loop_scope scope(p->loop);
+        p->maintain();
+      },
+      tick, tick);
+}
+
+void pool_impl::set_phase(pool_slot *s, phase p) noexcept {
+  if (s->ph == phase::idle) {
+    idle.erase(s->idle_it);
+  }
+  --counts[static_cast<int>(s->ph)];
+  s->ph = p;
+  ++counts[static_cast<int>(p)];
+  if (p == phase::idle) {
+    s->idle_since_ms = now_ms(loop);
+    idle.push_front(s);
+    s->idle_it = idle.begin();
+  }
+}
+
+void pool_impl::unref() noexcept {
+  if (--refs > 0) {
+    return;
+  }
+  // Last reference: the timers' close callbacks free the pool.
+  for (uv_timer_t *t : {&deadline_timer, &maint_timer, &retry_timer}) {
+    uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
+      auto *p = static_cast<pool_impl *>(h->data);
+      if (--p->open_handles == 0) {
+        delete static_cast<uvpg_pool_s *>(p);
+      }
+    });
+  }
+}
+
+// ---- waiters ----
+
+std::string pool_impl::timeout_text(std::chrono::milliseconds t) const {
+  std::string why = "pool: no connection within " +
+                    std::to_string(t.count()) + " ms";
+  if (!last_connect_error.empty()) {
+    why += "; the last connect failed: " + last_connect_error;
+  }
+  return why;
+}
+
+int pool_impl::wait(pool_waiter *w, std::chrono::milliseconds timeout,
+                    std::string &why) {
+  w->since_ns = uv_hrtime();
+  if (closing) {
+    why = "pool: the pool is closed";
+    return UVPG_ECLOSED;
+  }
+  if (opts.max_waiting && waiters.size() >= opts.max_waiting) {
+    // Dropped futures still count until serve() passes; count again
+    // without them before refusing.
+    for (auto it = waiters.begin(); it != waiters.end();) {
+      pool_waiter *x = *it++;
+      if (x->abandoned()) {
+        forget(x);
+        delete x;
+      }
+    }
+  }
+  if (opts.max_waiting && waiters.size() >= opts.max_waiting) {
+    ++st.exhausted;
+    why = "pool exhausted: " + std::to_string(waiters.size()) +
+          " callers already wait for a connection (max_waiting)";
+    return UVPG_EPOOLFULL;
+  }
+  waiters.push_back(w);
+  w->it = std::prev(waiters.end());
+  if (timeout.count() > 0) {
+    w->deadline_ms = now_ms(loop) + static_cast<uint64_t>(timeout.count());
+    w->deadline_it = deadlines.emplace(w->deadline_ms, w);
+    arm_deadline();
+  }
+  kick();
+  return 0;
+}
+
+void pool_impl::forget(pool_waiter *w) noexcept {
+  waiters.erase(w->it);
+  if (w->deadline_ms) {
+    deadlines.erase(w->deadline_it);
+    w->deadline_ms = 0;
+  }
+}
+
+void pool_impl::cancel(pool_waiter *w) noexcept {
+  w->canceled = true;
+  kick();
+}
+
+void pool_impl::kick() noexcept {
+  if (serve_due) {
+    return;
+  }
+  serve_due = true;
+  add_ref();
+  defer(loop, [this] {
+    loop_scope scope(loop);
+    serve_due = false;
+    serve();
+    unref();
+  });
+}
+
+void pool_impl::arm_deadline() noexcept {
+  if (deadlines.empty()) {
+    uv_timer_stop(&deadline_timer);
+    return;
+  }
+  uint64_t first = deadlines.begin()->first;
+  uint64_t now = uv_now(loop);
+  uv_timer_start(
+      &deadline_timer,
+      [](uv_timer_t *t) {
+        auto *p = static_cast<pool_impl *>(t->data);
+        loop_scope scope(p->loop);
+        p->deadline_passed();
+      },
+      first > now ? first - now : 0, 0);
+}
+
+void pool_impl::deadline_passed() noexcept {
+  uint64_t now = now_ms(loop);
+  add_ref();
+  while (!deadlines.empty() && deadlines.begin()->first <= now) {
+    pool_waiter *w = deadlines.begin()->second;
+    auto waited = std::chrono::milliseconds(
+        (uv_hrtime() - w->since_ns) / 1000000);
+    forget(w);
+    if (!w->abandoned()) {
+      ++st.timeouts;
+      st.wait_ns += uv_hrtime() - w->since_ns;
+      w->deliver(nullptr, UV_ETIMEDOUT, timeout_text(waited));
+    }
+    delete w;
+  }
+  arm_deadline();
+  unref();
+}
+
+// Matches idle connections with waiters in arrival order, fails what
+// must fail, and opens connections for those still waiting.  Runs only
+// from the loop (kick(), timers, connect completions).
+void pool_impl::serve() noexcept {
+  add_ref();
+  for (auto it = waiters.begin(); it != waiters.end();) {
+    pool_waiter *w = *it++;
+    if (closing || w->canceled || w->abandoned()) {
+      forget(w);
+      if (closing && !w->canceled && !w->abandoned()) {
+        w->deliver(nullptr, UVPG_ECLOSED, "pool: the pool is closed");
+      } else if (w->canceled) {
+        w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
+      }
+      delete w;
+    }
+  }
+  while (!waiters.empty() && !idle.empty()) {
+    pool_slot *s = idle.front();
+    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
+      close_slot(s); // known dead: never handed out
+      continue;
+    }
+    pool_waiter *w = waiters.front();
+    uint64_t deadline = w->deadline_ms;
+    forget(w);
+    w->deadline_ms = deadline; // kept should the setup hook fail
+    hand_out(s, w);
+  }
+  arm_deadline();
+  refill();
+  unref();
+}
+
+// Lends `s` to `w` (which it deletes), after the setup hook if any.
+void pool_impl::hand_out(pool_slot *s, pool_waiter *w) noexcept {
+  set_phase(s, phase::lent);
+  if (!opts.setup) {
+    lend(s, w);
+    return;
+  }
+  s->hook_conn = connection(s->c);
+  future<void> f;
+  try {
+    f = opts.setup(s->hook_conn);
+  } catch (...) {
+    f = make_exception_future<void>(std::current_exception());
+  }
+  add_ref();
+  (void)std::move(f).then_wrapped([this, s, w](future<void> r) {
+    loop_scope scope(loop);
+    conn_impl *c = s->hook_conn.detach();
+    bool ok = !r.failed() && c == s->c && s->ph == phase::lent &&
+              c->st == conn_impl::state::ready && !c->close_requested;
+    if (ok) {
+      lend(s, w);
+    } else {
+      if (s->ph != phase::closing) {
+        close_slot(s);
+      }
+      // The caller keeps its place: first in line for the next one.
+      if (w->abandoned() || closing) {
+        delete w;
+      } else {
+        waiters.push_front(w);
+        w->it = waiters.begin();
+        if (w->deadline_ms) {
+          w->deadline_it = deadlines.emplace(w->deadline_ms, w);
+        }
+      }
+      kick();
+    }
+    unref();
+  });
+}
+
+void pool_impl::lend(pool_slot *s, pool_waiter *w) noexcept {
+  if (w->canceled || w->abandoned()) {
+    // Cancelled while its setup hook ran: the connection stays here.
+    if (w->canceled) {
+      w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
+    }
+    delete w;
+    ready(s);
+    return;
+  }
+  s->lent_at_ns = uv_hrtime();
+  ++st.acquired;
+  st.wait_ns += s->lent_at_ns - w->since_ns;
+  w->deliver(s->c, 0, {});
+  delete w;
+}
+
+// ---- opening connections ----
+
+void pool_impl::refill() noexcept {
+  if (closing || retry_armed) {
+    return;
+  }
+  size_t connecting = count(phase::connecting) + count(phase::initializing);
+  for (;;) {
+    size_t n = size();
+    bool below_min = n < opts.minsize;
+    bool wanted = waiters.size() > connecting &&
+                  (opts.maxsize == 0 || n < opts.maxsize);
+    if (!below_min && !wanted) {
+      break;
+    }
+    open_slot();
+    ++connecting;
+  }
+}
+
+namespace {
+
+struct slot_connect final : connect_waiter {
+  pool_slot *s;
+  explicit slot_connect(pool_slot *slot) : s(slot) {}
+  void done(conn_impl *c, int status) noexcept override {
+    if (status >= 0) {
+      s->pool->connected(s);
+      return;
+    }
+    s->pool->connect_failed(s, c->error_msg);
+  }
+};
+
+} // namespace
+
+void pool_impl::open_slot() noexcept {
+  auto *s = new pool_slot;
+  s->pool = this;
+  slots.push_back(s);
+  ++counts[static_cast<int>(phase::connecting)];
+  add_ref(); // the slot's, until it is freed
+  if (opts.connect_fn) {
+    // The program's connect: it cannot be aborted; a pool closed
+    // meanwhile closes the connection when it arrives.
+    future<connection> f;
+    try {
+      f = opts.connect_fn(loop, conninfo, opts.connect);
+    } catch (const std::exception &e) {
+      f = make_exception_future<connection>(std::current_exception());
+    }
+    (void)std::move(f).then_wrapped([this, s](future<connection> r) {
+      loop_scope scope(loop);
+      try {
+        connection conn = std::move(r).get();
+        conn_impl *c = conn.detach();
+        if (!c) {
+          throw usage_error("pool: the connect hook gave an empty "
+                            "connection");
+        }
+        s->c = c;
+        c->observe(s);
+        connected(s);
+      } catch (const std::exception &e) {
+        connect_failed(s, e.what());
+      }
+    });
+    return;
+  }
+  try {
+    auto *c = new uvpg_conn_s(loop, opts.connect);
+    s->c = c;
+    c->observe(s);
+    c->on_connect = new slot_connect(s);
+    c->start(conninfo.c_str());
+  } catch (const std::exception &e) {
+    // Only memory can fail here; the slot goes at once.
+    connect_failed(s, e.what());
+  }
+}
+
+void pool_impl::connected(pool_slot *s) noexcept {
+  ++st.opened;
+  backoff_ms = 0;
+  last_connect_error.clear();
+  s->c->lessor = s;
+  if (opts.max_lifetime.count() > 0) {
+    // Up to 10 % less, at random, so connections opened together are
+    // not all replaced together.
+    thread_local std::minstd_rand rng{std::random_device{}()};
+    auto life = static_cast<uint64_t>(opts.max_lifetime.count());
+    s->expires_ms = now_ms(loop) + life - rng() % (life / 10 + 1);
+  }
+  if (closing) {
+    close_slot(s);
+    return;
+  }
+  set_phase(s, phase::initializing);
+  if (opts.init) {
+    run_hook(s, opts.init, &pool_impl::ready);
+  } else {
+    ready(s);
+  }
+}
+
+void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
+  ++st.failed;
+  last_connect_error = std::move(why);
+  backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
+  if (!closing && !retry_armed) {
+    retry_armed = true;
+    uv_timer_start(
+        &retry_timer,
+        [](uv_timer_t *t) {
+          auto *p = static_cast<pool_impl *>(t->data);
+          loop_scope scope(p->loop);
+          p->retry_armed = false;
+          p->kick();
+        },
+        backoff_ms, 0);
+  }
+  if (s->c) {
+    set_phase(s, phase::closing);
+    s->c->close(nullptr); // freed later: slot_freed()
+    return;
+  }
+  // The program's connect hook failed: no engine to wait for.
+  --counts[static_cast<int>(s->ph)];
+  slots.remove(s);
+  delete s;
+  kick();
+  unref();
+}
+
+// Runs `hook` on the slot's connection, then `next`; a failure (or a
+// hook that kept the connection) drops the slot.
+void pool_impl::run_hook(pool_slot *s,
+                         const std::function<future<void>(connection &)> &hook,
+                         void (pool_impl::*next)(pool_slot *)) noexcept {
+  s->hook_conn = connection(s->c);
+  future<void> f;
+  try {
+    f = hook(s->hook_conn);
+  } catch (...) {
+    f = make_exception_future<void>(std::current_exception());
+  }
+  add_ref();
+  (void)std::move(f).then_wrapped([this, s, next](future<void> r) {
+    loop_scope scope(loop);
+    conn_impl *c = s->hook_conn.detach();
+    bool ok = !r.failed() && c == s->c && s->ph != phase::closing &&
+              c->st == conn_impl::state::ready && !c->close_requested;
+    if (ok) {
+      (this->*next)(s);
+    } else if (s->ph != phase::closing) {
+      close_slot(s);
+    }
+    unref();
+  });
+}
+
+void pool_impl::ready(pool_slot *s) noexcept {
+  if (closing || s->doomed) {
+    close_slot(s);
+    return;
+  }
+  set_phase(s, phase::idle);
+  kick();
+}
+
+// ---- giving back ----
+
+void pool_impl::returned(pool_slot *s) noexcept {
+  if (s->ph != phase::lent) {
+    // A hook's handle the program moved out and let go of.
+    close_slot(s);
+    return;
+  }
+  conn_impl *c = s->c;
+  st.usage_ns += uv_hrtime() - s->lent_at_ns;
+  set_phase(s, phase::returning);
+  // What the lease made no longer reaches the connection: cursors,
+  // prepared statements, transactions and observers of the program's.
+  ++c->generation;
+  end_lease_transactions(c);
+  end_lease_session(c);
+  bool worn = (opts.max_queries && c->statements >= opts.max_queries) ||
+              (s->expires_ms && now_ms(loop) >= s->expires_ms);
+  if (closing || s->doomed || worn || c->st != conn_impl::state::ready ||
+      c->copying != op::copy_way::none) {
+    // A connection given back in the middle of a COPY is closed: the
+    // COPY's writer is gone, and only the close ends it cleanly.
+    close_slot(s);
+    kick();
+    return;
+  }
+  if (c->busy()) {
+    // Work of the lease still runs: the session's state is known once
+    // it is done.  One statement behind it, in the same pipeline.
+    submit_internal(c, "SELECT 1", false, [this, s](int status) {
+      if (status < 0) {
+        close_slot(s);
+        kick();
+      } else {
+        reset(s);
+      }
+    });
+    return;
+  }
+  reset(s);
+}
+
+// The connection is idle: the session's state is exact.
+void pool_impl::reset(pool_slot *s) noexcept {
+  if (s->ph != phase::returning) {
+    return;
+  }
+  conn_impl *c = s->c;
+  bool in_tx = c->transaction_status() != UVPG_TRANS_IDLE;
+  bool full = opts.reset == pool_reset::always ||
+              (opts.reset == pool_reset::automatic && c->session_touched);
+  c->session_touched = false;
+  if (!in_tx && !full) {
+    after_reset(s);
+    return;
+  }
+  std::string sql = in_tx ? "ROLLBACK" : "";
+  if (full) {
+    ++st.resets;
+    sql += sql.empty() ? full_reset_sql : std::string("; ") + full_reset_sql;
+  }
+  submit_internal(c, sql, true, [this, s](int status) {
+    if (status < 0 || s->ph != phase::returning) {
+      if (s->ph != phase::closing) {
+        close_slot(s);
+      }
+      kick();
+      return;
+    }
+    after_reset(s);
+  });
+}
+
+void pool_impl::after_reset(pool_slot *s) noexcept {
+  if (opts.reset_fn) {
+    run_hook(s, opts.reset_fn, &pool_impl::ready);
+  } else {
+    ready(s);
+  }
+}
+
+// ---- closing connections ----
+
+void pool_impl::close_slot(pool_slot *s) noexcept {
+  if (s->ph == phase::closing) {
+    return;
+  }
+  set_phase(s, phase::closing);
+  ++st.closed;
+  if (s->c) {
+    s->c->lessor = nullptr;
+    s->c->close(nullptr);
+  }
+}
+
+// The engine's close was requested, by the pool or by the program
+// (uvpg_conn_close() on a lent connection: it leaves the pool).
+void pool_impl::slot_closing(pool_slot *s) noexcept {
+  if (s->ph != phase::closing) {
+    set_phase(s, phase::closing);
+    s->c->lessor = nullptr;
+    kick(); // a replacement
+  }
+}
+
+void pool_impl::slot_freed(pool_slot *s) noexcept {
+  if (s->ph != phase::closing) {
+    set_phase(s, phase::closing);
+  }
+  --counts[static_cast<int>(phase::closing)];
+  slots.remove(s);
+  delete s;
+  kick();
+  maybe_closed();
+  unref();
+}
+
+void pool_impl::maintain() noexcept {
+  if (closing) {
+    return;
+  }
+  uint64_t now = now_ms(loop);
+  auto idle_ms =
+      static_cast<uint64_t>(opts.max_inactive_connection_lifetime.count());
+  // Oldest idle first (the back of the list).
+  for (auto it = idle.rbegin(); it != idle.rend();) {
+    pool_slot *s = *it++;
+    bool expired = s->expires_ms && now >= s->expires_ms;
+    bool inactive = idle_ms && now - s->idle_since_ms >= idle_ms &&
+                    size() > opts.minsize;
+    if (expired || inactive) {
+      close_slot(s);
+      it = idle.rbegin(); // close_slot() changed the list
+    }
+  }
+  refill();
+}
+
+void pool_impl::clear() noexcept {
+  for (pool_slot *s : slots) {
+    s->doomed = true;
+  }
+  while (!idle.empty()) {
+    close_slot(idle.front());
+  }
+  kick();
+}
+
+void pool_impl::close(bool terminate, std::function<void()> done) {
+  if (done) {
+    on_closed.push_back(std::move(done));
+  }
+  terminating = terminating || terminate;
+  if (!closing) {
+    closing = true;
+    uv_timer_stop(&retry_timer);
+    retry_armed = false;
+  }
+  std::vector<pool_slot *> all(slots.begin(), slots.end());
+  for (pool_slot *s : all) {
+    if (s->ph == phase::idle || s->ph == phase::connecting ||
+        (terminating && s->ph != phase::closing)) {
+      // A connect in flight is aborted: close never waits for its
+      // timeout.  (The program's connect hook cannot be: its
+      // connection is closed when it arrives.)
+      if (s->c) {
+        close_slot(s);
+      }
+    }
+  }
+  kick(); // fails the waiters from the loop
+  maybe_closed();
+}
+
+void pool_impl::maybe_closed() noexcept {
+  if (!closing || !slots.empty() || on_closed.empty()) {
+    return;
+  }
+  add_ref();
+  auto fns = std::move(on_closed);
+  on_closed.clear();
+  // From the loop, never inside close().
+  defer(loop, [this, fns = std::move(fns)]() mutable {
+    loop_scope scope(loop);
+    for (auto &f : fns) {
+      f();
+    }
+    unref();
+  });
+}
+
+} // namespace uvpg::detail
+
+// ---- the C++ handle ----
+
+namespace uvpg {
+
+using detail::conn_impl;
+using detail::pool_impl;
+
+namespace {
+
+struct future_waiter final : detail::pool_waiter {
+  detail::state<connection> *st;
+  future_waiter() : st(new detail::state<connection>) {}
+  ~future_waiter() override { st->release(); }
+  bool abandoned() const noexcept override { return st->refs == 1; }
+  void deliver(conn_impl *c, int status,
+               const std::string &why) noexcept override {
+    if (c) {
+      st->set(connection(c));
+    } else {
+      st->fail(detail::status_error(status, why));
+    }
+  }
+};
+
+} // namespace
+
+pool pool::create(uv_loop_t *loop, std::string_view conninfo,
+                  const pool_options &opts) {
+  if (!loop) {
+    throw usage_error("pool::create: loop is null");
+  }
+  if (opts.maxsize && opts.minsize > opts.maxsize) {
+    throw usage_error("pool::create: minsize is larger than maxsize");
+  }
+  detail::loop_scope scope(loop);
+  auto *p = new uvpg_pool_s(loop, std::string(conninfo), opts);
+  p->kick(); // opens minsize connections from the loop
+  return pool(p);
+}
+
+future<pool> pool::create_filled(uv_loop_t *loop, std::string_view conninfo,
+                                 const pool_options &opts) {
+  pool p = create(loop, conninfo, opts);
+  size_t want = opts.minsize;
+  for (;;) {
+    pool_stats s = p.stats();
+    if (s.size - s.connecting >= want && s.connecting == 0) {
+      co_return p;
+    }
+    if (s.failed > 0) {
+      std::string why = p._impl->last_connect_error;
+      co_await p.close();
+      throw connection_lost(UVPG_ECONNBAD,
+                            "pool: a connection could not be opened: " +
+                                why);
+    }
+    // Poll the fill at a short interval: it ends with the connects.
+    promise<void> tick;
+    auto f = tick.get_future();
+    struct sleeper {
+      uv_timer_t t;
+      promise<void> p;
+    };
+    auto *sl = new sleeper{{}, std::move(tick)};
+    uv_timer_init(loop, &sl->t);
+    sl->t.data = sl;
+    uv_timer_start(
+        &sl->t,
+        [](uv_timer_t *t) {
+          uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
+            auto *s = static_cast<sleeper *>(h->data);
+            s->p.set_value();
+            delete s;
+          });
+        },
+        5, 0);
+    co_await std::move(f);
+  }
+}
+
+pool &pool::operator=(pool &&o) noexcept {
+  if (this != &o) {
+    if (_impl) {
+      _impl->close(false, nullptr);
+      _impl->unref();
+    }
+    _impl = std::exchange(o._impl, nullptr);
+  }
+  return *this;
+}
+
+pool::~pool() {
+  if (_impl) {
+    detail::loop_scope scope(_impl->loop);
+    _impl->close(false, nullptr);
+    _impl->unref();
+  }
+}
+
+future<connection> pool::acquire() {
+  if (!_impl) {
+    throw usage_error("pool::acquire: the pool handle is empty");
+  }
+  return acquire(_impl->opts.timeout);
+}
+
+future<connection> pool::acquire(std::chrono::milliseconds timeout) {
+  if (!_impl) {
+    throw usage_error("pool::acquire: the pool handle is empty");
+  }
+  detail::loop_scope scope(_impl->loop);
+  auto *w = new future_waiter;
+  auto f = detail::future_of(w->st);
+  // Fast path: an idle connection and nobody ahead; the future is born
+  // ready, so nothing of the program's runs inside this call.
+  pool_impl *p = _impl;
+  while (!p->closing && !p->opts.setup && p->waiters.empty() &&
+         !p->idle.empty()) {
+    detail::pool_slot *s = p->idle.front();
+    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
+      p->close_slot(s);
+      continue;
+    }
+    w->since_ns = uv_hrtime();
+    p->hand_out(s, w);
+    return f;
+  }
+  std::string why;
+  if (int rc = p->wait(w, timeout, why); rc < 0) {
+    // Refused at once: the future is failed before the caller has it.
+    w->deliver(nullptr, rc, why);
+    delete w;
+  }
+  return f;
+}
+
+future<void> pool::release(connection conn) {
+  conn_impl *c = conn.impl();
+  auto *s = c ? dynamic_cast<detail::pool_slot *>(c->lessor) : nullptr;
+  if (!_impl || !s || s->pool != _impl) {
+    throw usage_error("pool::release: the connection is not lent by this "
+                      "pool");
+  }
+  conn = connection(); // gives it back
+  return make_ready_future();
+}
+
+future<pooled_cursor> pool::cursor(cursor_options opts) {
+  return acquire().then([opts = std::move(opts)](connection c) mutable {
+    return pooled_cursor(std::move(c), std::move(opts));
+  });
+}
+
+namespace {
+
+// The time left of a call's deadline, or timed_out.
+std::chrono::milliseconds remaining(uv_loop_t *loop, uint64_t start_ms,
+                                    std::chrono::milliseconds timeout) {
+  if (timeout.count() <= 0) {
+    return std::chrono::milliseconds(0);
+  }
+  uint64_t used = detail::now_ms(loop) - start_ms;
+  if (used >= static_cast<uint64_t>(timeout.count())) {
+    throw timed_out(UV_ETIMEDOUT, "pool: the call's deadline of " +
+                                      std::to_string(timeout.count()) +
+                                      " ms passed before it could start");
+  }
+  return timeout - std::chrono::milliseconds(used);
+}
+
+// Runs `fn(connection &)` on an acquired connection and gives it back
+// before the caller hears the outcome.
+template <class T, class F>
+future<T> on_pooled(pool &p, std::chrono::milliseconds timeout, F fn) {
+  return p.acquire(timeout).then([fn = std::move(fn)](connection c) mutable {
+    future<T> f = fn(c);
+    return std::move(f).then_wrapped(
+        [c = std::move(c)](future<T> r) mutable {
+          c = connection();
+          return r;
+        });
+  });
+}
+
+} // namespace
+
+future<result> pool::query(std::string_view sql, params args,
+                           const query_options &opts) {
+  if (!_impl) {
+    throw usage_error("pool::query: the pool handle is empty");
+  }
+  auto timeout = opts.timeout.count() > 0 ? opts.timeout : _impl->opts.timeout;
+  uint64_t start = detail::now_ms(_impl->loop);
+  uv_loop_t *loop = _impl->loop;
+  return on_pooled<result>(
+      *this, timeout,
+      [sql = std::string(sql), args = std::move(args), opts, timeout, start,
+       loop](connection &c) mutable {
+        query_options o = opts;
+        o.timeout = remaining(loop, start, timeout);
+        return c.query(sql, std::move(args), o);
+      });
+}
+
+future<void> pool::executemany(std::string_view sql,
+                               std::vector<params> rows) {
+  return on_pooled<void>(*this, timeout(),
+                         [sql = std::string(sql), rows = std::move(rows)](
+                             connection &c) mutable {
+                           return c.executemany(sql, std::move(rows));
+                         });
+}
+
+future<uint64_t> pool::copy_to_table(std::string_view table, std::string data,
+                                     const copy_options &opts) {
+  return on_pooled<uint64_t>(
+      *this, timeout(),
+      [table = std::string(table), data = std::move(data),
+       opts](connection &c) mutable {
+        return c.copy_to_table(table, std::move(data), opts);
+      });
+}
+
+future<uint64_t> pool::copy_from_table(std::string_view table, copy_sink sink,
+                                       const copy_options &opts) {
+  return on_pooled<uint64_t>(
+      *this, timeout(),
+      [table = std::string(table), sink = std::move(sink),
+       opts](connection &c) mutable {
+        return c.copy_from_table(table, std::move(sink), opts);
+      });
+}
+
+future<uint64_t> pool::copy_from_query(std::string_view query, copy_sink sink,
+                                       const copy_options &opts) {
+  return on_pooled<uint64_t>(
+      *this, timeout(),
+      [query = std::string(query), sink = std::move(sink),
+       opts](connection &c) mutable {
+        return c.copy_from_query(query, std::move(sink), opts);
+      });
+}
+
+future<uint64_t> pool::copy_records_to_table(std::string_view table,
+                                             std::vector<params> records,
+                                             std::vector<std::string> columns,
+                                             std::string_view schema) {
+  return on_pooled<uint64_t>(
+      *this, timeout(),
+      [table = std::string(table), records = std::move(records),
+       columns = std::move(columns),
+       schema = std::string(schema)](connection &c) mutable {
+        return c.copy_records_to_table(table, records, std::move(columns),
+                                       schema);
+      });
+}
+
+void pool::clear() {
+  if (_impl) {
+    detail::loop_scope scope(_impl->loop);
+    _impl->clear();
+  }
+}
+
+future<void> pool::close() {
+  if (!_impl) {
+    return make_ready_future();
+  }
+  detail::loop_scope scope(_impl->loop);
+  auto p = std::make_shared<promise<void>>();
+  auto f = p->get_future();
+  _impl->close(false, [p] { p->set_value(); });
+  return f;
+}
+
+future<void> pool::terminate() {
+  if (!_impl) {
+    return make_ready_future();
+  }
+  detail::loop_scope scope(_impl->loop);
+  auto p = std::make_shared<promise<void>>();
+  auto f = p->get_future();
+  _impl->close(true, [p] { p->set_value(); });
+  return f;
+}
+
+future<void> pool::wait_closed() {
+  if (!_impl) {
+    return make_ready_future();
+  }
+  if (!_impl->closing) {
+    throw usage_error("pool::wait_closed: call close() or terminate() "
+                      "first");
+  }
+  auto p = std::make_shared<promise<void>>();
+  auto f = p->get_future();
+  _impl->on_closed.push_back([p] { p->set_value(); });
+  _impl->maybe_closed();
+  return f;
+}
+
+size_t pool::minsize() const noexcept { return _impl ? _impl->opts.minsize : 0; }
+size_t pool::maxsize() const noexcept { return _impl ? _impl->opts.maxsize : 0; }
+size_t pool::size() const noexcept { return _impl ? _impl->size() : 0; }
+size_t pool::freesize() const noexcept {
+  return _impl ? _impl->idle.size() : 0;
+}
+std::chrono::milliseconds pool::timeout() const noexcept {
+  return _impl ? _impl->opts.timeout : std::chrono::milliseconds(0);
+}
+bool pool::closed() const noexcept { return !_impl || _impl->closing; }
+uv_loop_t *pool::loop() const noexcept { return _impl ? _impl->loop : nullptr; }
+
+pool_stats pool::stats() const noexcept {
+  if (!_impl) {
+    return {};
+  }
+  pool_stats s = _impl->st;
+  s.size = _impl->size();
+  s.idle = _impl->idle.size();
+  s.in_use = _impl->count(detail::pool_slot::phase::lent);
+  s.waiting = _impl->waiters.size();
+  s.connecting = _impl->count(detail::pool_slot::phase::connecting) +
+                 _impl->count(detail::pool_slot::phase::initializing);
+  return s;
+}
+
+// ---- pooled_cursor ----
+
+pooled_cursor::pooled_cursor(uvpg::connection conn, cursor_options opts)
+    : _conn(std::move(conn)), _cur(_conn, std::move(opts)) {}
+
+pooled_cursor::~pooled_cursor() = default;
+
+future<void> pooled_cursor::close() {
+  future<void> f = _cur.close();
+  return std::move(f).then_wrapped(
+      [c = std::move(_conn)](future<void> r) mutable {
+        c = uvpg::connection();
+        return r;
+      });
+}
+
+} // namespace uvpg

@@ -1,0 +1,162 @@
+// pool.cc: the state of a connection pool, shared by the C++ API
+// (pool.cc) and the C ABI (capi/pool.cc).
+//
+// A pool owns slots; a slot owns one connection engine from its connect
+// to its free.  The slot is the engine's lessor (a handle's destructor
+// gives the connection back through it) and its free_observer (it hears
+// of the close and the free).  Phases of a slot:
+//
+//   connecting -> initializing -> idle <-> lent -> returning -> idle
+//   any -> closing (the engine's close is requested) -> freed (deleted)
+//
+// Waiters are served first come, first served, and only from serve(),
+// which runs as a deferred task or from a timer: a release made inside
+// a callback of the program's never runs the next waiter's code inside
+// that call.
+#ifndef UVPG_POOL_INTERNAL_HH
+#define UVPG_POOL_INTERNAL_HH
+
+#include <cstdint>
+#include <list>
+#include <map>
+#include <string>
+
+#include "uvpg.h"
+#include "uvpg/pool.hh"
+
+#include "engine/engine.hh"
+
+namespace uvpg::detail {
+
+struct pool_impl;
+
+struct pool_slot final : conn_lessor, free_observer {
+  enum class phase : unsigned char {
+    connecting,
+    initializing,
+    idle,
+    lent,
+    returning,
+    closing,
+  };
+  pool_impl *pool = nullptr;
+  conn_impl *c = nullptr;
+  phase ph = phase::connecting;
+  bool doomed = false;      // closed when it comes back (clear())
+  uint64_t expires_ms = 0;  // uv_now() after which it is replaced; 0: never
+  uint64_t idle_since_ms = 0;
+  uint64_t lent_at_ns = 0;
+  std::list<pool_slot *>::iterator idle_it;
+  connection hook_conn; // the handle a hook runs on (init, setup, reset)
+
+  void give_back(conn_impl *c) noexcept override;
+  void connection_lost(conn_impl *c) noexcept override;
+  void connection_closing() noexcept override;
+  void connection_freed() noexcept override;
+};
+
+/// One caller waiting for a connection.
+struct pool_waiter {
+  virtual ~pool_waiter() = default;
+  /// The caller no longer waits (its future was dropped).
+  virtual bool abandoned() const noexcept { return false; }
+  /// Hands `c` over (status 0), or fails the wait.  From serve() or a
+  /// timer only.
+  virtual void deliver(conn_impl *c, int status,
+                       const std::string &why) noexcept = 0;
+  uint64_t deadline_ms = 0; // uv_now(); 0: none
+  uint64_t since_ns = 0;
+  bool canceled = false;    // the C request was cancelled
+  std::list<pool_waiter *>::iterator it;
+  std::multimap<uint64_t, pool_waiter *>::iterator deadline_it;
+};
+
+struct pool_impl {
+  pool_impl(uv_loop_t *loop, std::string conninfo, const pool_options &o);
+  pool_impl(const pool_impl &) = delete;
+  pool_impl &operator=(const pool_impl &) = delete;
+
+  uv_loop_t *loop;
+  std::string conninfo;
+  pool_options opts;
+  /// References: the handle (C++ or C), connects and hooks in flight,
+  /// the serve task, open timers.  The pool goes when none is left.
+  unsigned refs = 1;
+  bool closing = false;
+  bool terminating = false;
+  bool c_closed = false; // uvpg_pool_close() was called
+
+  std::list<pool_slot *> idle; // most recently used first
+  std::list<pool_slot *> slots;
+  size_t counts[6] = {};       // slots per phase
+  std::list<pool_waiter *> waiters;
+  std::multimap<uint64_t, pool_waiter *> deadlines;
+  pool_stats st;
+  std::string last_connect_error;
+  uint64_t backoff_ms = 0;
+  bool serve_due = false;
+  uv_timer_t deadline_timer;
+  uv_timer_t maint_timer;
+  uv_timer_t retry_timer;
+  bool retry_armed = false;
+  int open_handles = 0;
+  /// Told when the pool is closed: every connection freed.
+  std::list<std::function<void()>> on_closed;
+
+  size_t count(pool_slot::phase p) const noexcept {
+    return counts[static_cast<int>(p)];
+  }
+  /// Connections that count against maxsize.
+  size_t size() const noexcept {
+    return slots.size() - count(pool_slot::phase::closing);
+  }
+  void set_phase(pool_slot *s, pool_slot::phase p) noexcept;
+
+  void add_ref() noexcept { ++refs; }
+  void unref() noexcept;
+
+  /// Queues `w`: 0, or the refusal (closed, max_waiting) with `why`;
+  /// then `w` is still the caller's.
+  int wait(pool_waiter *w, std::chrono::milliseconds timeout,
+           std::string &why);
+  void cancel(pool_waiter *w) noexcept;
+  /// serve() in a deferred task, once per loop turn.
+  void kick() noexcept;
+  void serve() noexcept;
+  void hand_out(pool_slot *s, pool_waiter *w) noexcept;
+  void lend(pool_slot *s, pool_waiter *w) noexcept;
+  void forget(pool_waiter *w) noexcept;
+  void arm_deadline() noexcept;
+  void deadline_passed() noexcept;
+  void maintain() noexcept;
+  void refill() noexcept;
+  void open_slot() noexcept;
+  void connected(pool_slot *s) noexcept;
+  void connect_failed(pool_slot *s, std::string why) noexcept;
+  void run_hook(pool_slot *s,
+                const std::function<future<void>(connection &)> &hook,
+                void (pool_impl::*next)(pool_slot *)) noexcept;
+  void ready(pool_slot *s) noexcept;
+  void returned(pool_slot *s) noexcept;
+  void reset(pool_slot *s) noexcept;
+  void after_reset(pool_slot *s) noexcept;
+  void close_slot(pool_slot *s) noexcept;
+  void slot_closing(pool_slot *s) noexcept;
+  void slot_freed(pool_slot *s) noexcept;
+
+  /// Starts closing: waiters fail, idle connections close (all of them
+  /// with `terminate`).  `done` runs from the loop once all are freed.
+  void close(bool terminate, std::function<void()> done);
+  void clear() noexcept;
+  void maybe_closed() noexcept;
+  std::string timeout_text(std::chrono::milliseconds t) const;
+};
+
+} // namespace uvpg::detail
+
+/// The C handle is the pool itself.
+struct uvpg_pool_s final : uvpg::detail::pool_impl {
+  using pool_impl::pool_impl;
+};
+
+#endif // UVPG_POOL_INTERNAL_HH
