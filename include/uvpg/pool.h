@@ -4,6 +4,10 @@
 #ifndef UVPG_POOL_H
 #define UVPG_POOL_H
 
+/* The connection, options and callback types, and UVPG_EXTERN.  <uvpg.h>
+ * includes this header after declaring them, so either may come first. */
+#include "../uvpg.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
