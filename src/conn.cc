@@ -198,6 +198,11 @@ void conn_impl::maybe_free() {
     o->next_observer = nullptr;
     o->connection_freed();
   }
+  if (handle) {
+    // Closed by another owner (a pool's terminate()) while the
+    // program's handle lives: the handle reads as closed from now on.
+    (void)handle->detach();
+  }
   delete static_cast<uvpg_conn_s *>(this);
 }
 

@@ -22,11 +22,11 @@ uint64_t now_ms(uv_loop_t *loop) {
 constexpr uint64_t backoff_min_ms = 100;
 constexpr uint64_t backoff_max_ms = 10000;
 
-// The full session reset (asyncpg's, with DISCARD TEMP): the statement
-// cache's prepared statements stay, so no DISCARD ALL.
+// The full session reset (asyncpg's, with DISCARD TEMP and SEQUENCES):
+// the statement cache's prepared statements stay, so no DISCARD ALL.
 constexpr const char *full_reset_sql =
     "CLOSE ALL; UNLISTEN *; RESET ALL; SELECT pg_advisory_unlock_all(); "
-    "DISCARD TEMP";
+    "DISCARD TEMP; DISCARD SEQUENCES";
 
 // An internal statement of the pool's; `done(status)` runs from the loop.
 struct pool_op final : op {
@@ -155,6 +155,7 @@ int pool_impl::wait(pool_waiter *w, std::chrono::milliseconds timeout,
   }
   waiters.push_back(w);
   w->it = std::prev(waiters.end());
+  w->queued = true;
   if (timeout.count() > 0) {
     w->deadline_ms = now_ms(loop) + static_cast<uint64_t>(timeout.count());
     w->deadline_it = deadlines.emplace(w->deadline_ms, w);
@@ -165,7 +166,10 @@ int pool_impl::wait(pool_waiter *w, std::chrono::milliseconds timeout,
 }
 
 void pool_impl::forget(pool_waiter *w) noexcept {
-  waiters.erase(w->it);
+  if (w->queued) {
+    waiters.erase(w->it);
+    w->queued = false;
+  }
   if (w->deadline_ms) {
     deadlines.erase(w->deadline_it);
     w->deadline_ms = 0;
@@ -221,7 +225,11 @@ void pool_impl::deadline_passed() noexcept {
       st.wait_ns += uv_hrtime() - w->since_ns;
       w->deliver(nullptr, UV_ETIMEDOUT, timeout_text(waited));
     }
-    delete w;
+    if (w->in_setup) {
+      w->answered = true; // the setup hook's continuation deletes it
+    } else {
+      delete w;
+    }
   }
   arm_deadline();
   unref();
@@ -251,9 +259,8 @@ void pool_impl::serve() noexcept {
       continue;
     }
     pool_waiter *w = waiters.front();
-    uint64_t deadline = w->deadline_ms;
-    forget(w);
-    w->deadline_ms = deadline; // kept should the setup hook fail
+    waiters.pop_front(); // its deadline holds through a setup hook
+    w->queued = false;
     hand_out(s, w);
   }
   arm_deadline();
@@ -276,26 +283,40 @@ void pool_impl::hand_out(pool_slot *s, pool_waiter *w) noexcept {
     f = make_exception_future<void>(std::current_exception());
   }
   add_ref();
-  (void)std::move(f).then_wrapped([this, s, w](future<void> r) {
+  s->in_hook = true;
+  w->in_setup = true;
+  (void)std::move(f).then_wrapped([this, slot = s, w](future<void> r) {
     loop_scope scope(loop);
-    conn_impl *c = s->hook_conn.detach();
-    bool ok = !r.failed() && c == s->c && s->ph == phase::lent &&
+    pool_slot *s = hook_done(slot) ? slot : nullptr;
+    conn_impl *c = s ? s->hook_conn.detach() : nullptr;
+    bool ok = s && !r.failed() && c == s->c && s->ph == phase::lent &&
               c->st == conn_impl::state::ready && !c->close_requested;
+    w->in_setup = false;
     if (ok) {
+      // What the hook ran is the pool's, not the lease's.
+      c->session_touched = false;
+    }
+    if (ok && !w->answered) {
       lend(s, w);
+    } else if (ok) {
+      delete w; // its deadline passed meanwhile: the connection stays
+      ready(s);
     } else {
-      if (s->ph != phase::closing) {
+      if (s && s->ph != phase::closing) {
         close_slot(s);
       }
-      // The caller keeps its place: first in line for the next one.
-      if (w->abandoned() || closing) {
+      if (w->answered || w->abandoned()) {
+        forget(w);
+        delete w;
+      } else if (closing) {
+        forget(w);
+        w->deliver(nullptr, UVPG_ECLOSED, "pool: the pool is closed");
         delete w;
       } else {
+        // The caller keeps its place: first in line for the next one.
         waiters.push_front(w);
         w->it = waiters.begin();
-        if (w->deadline_ms) {
-          w->deadline_it = deadlines.emplace(w->deadline_ms, w);
-        }
+        w->queued = true;
       }
       kick();
     }
@@ -304,6 +325,7 @@ void pool_impl::hand_out(pool_slot *s, pool_waiter *w) noexcept {
 }
 
 void pool_impl::lend(pool_slot *s, pool_waiter *w) noexcept {
+  forget(w); // its deadline
   if (w->canceled || w->abandoned()) {
     // Cancelled while its setup hook ran: the connection stays here.
     if (w->canceled) {
@@ -327,7 +349,7 @@ void pool_impl::refill() noexcept {
     return;
   }
   size_t connecting = count(phase::connecting) + count(phase::initializing);
-  for (;;) {
+  while (!retry_armed) {
     size_t n = size();
     bool below_min = n < opts.minsize;
     bool wanted = waiters.size() > connecting &&
@@ -426,10 +448,13 @@ void pool_impl::connected(pool_slot *s) noexcept {
 }
 
 void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
-  ++st.failed;
-  last_connect_error = std::move(why);
-  backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
-  if (!closing && !retry_armed) {
+  if (!closing && s->ph != phase::closing) {
+    // (A connect the pool aborted is no failure.)
+    ++st.failed;
+    last_connect_error = std::move(why);
+    backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
+  }
+  if (!closing && !retry_armed && s->ph != phase::closing) {
     retry_armed = true;
     uv_timer_start(
         &retry_timer,
@@ -467,16 +492,21 @@ void pool_impl::run_hook(pool_slot *s,
     f = make_exception_future<void>(std::current_exception());
   }
   add_ref();
+  s->in_hook = true;
   (void)std::move(f).then_wrapped([this, s, next](future<void> r) {
     loop_scope scope(loop);
-    conn_impl *c = s->hook_conn.detach();
-    bool ok = !r.failed() && c == s->c && s->ph != phase::closing &&
-              c->st == conn_impl::state::ready && !c->close_requested;
-    if (ok) {
-      (this->*next)(s);
-    } else if (s->ph != phase::closing) {
-      close_slot(s);
+    if (hook_done(s)) {
+      conn_impl *c = s->hook_conn.detach();
+      bool ok = !r.failed() && c == s->c && s->ph != phase::closing &&
+                c->st == conn_impl::state::ready && !c->close_requested;
+      if (ok) {
+        c->session_touched = false; // the hook's statements are the pool's
+        (this->*next)(s);
+      } else if (s->ph != phase::closing) {
+        close_slot(s);
+      }
     }
+    kick();
     unref();
   });
 }
@@ -520,8 +550,13 @@ void pool_impl::returned(pool_slot *s) noexcept {
     // Work of the lease still runs: the session's state is known once
     // it is done.  One statement behind it, in the same pipeline.
     submit_internal(c, "SELECT 1", false, [this, s](int status) {
-      if (status < 0) {
-        close_slot(s);
+      // A server error (25P02 in an aborted transaction) still means the
+      // work before it is done: the reset rolls back.
+      if (status < 0 && status != UVPG_ESERVER &&
+          status != UVPG_EPIPELINE_ABORTED) {
+        if (s->ph != phase::closing) {
+          close_slot(s);
+        }
         kick();
       } else {
         reset(s);
@@ -543,7 +578,13 @@ void pool_impl::reset(pool_slot *s) noexcept {
               (opts.reset == pool_reset::automatic && c->session_touched);
   c->session_touched = false;
   if (!in_tx && !full) {
-    after_reset(s);
+    if (opts.reset_fn) {
+      // The program's hook never runs inside its release: from the
+      // loop (later() holds the engine, and so the slot, until then).
+      c->later([this, s] { after_reset(s); });
+    } else {
+      ready(s);
+    }
     return;
   }
   std::string sql = in_tx ? "ROLLBACK" : "";
@@ -601,10 +642,25 @@ void pool_impl::slot_freed(pool_slot *s) noexcept {
   }
   --counts[static_cast<int>(phase::closing)];
   slots.remove(s);
-  delete s;
+  s->c = nullptr;
+  if (s->in_hook) {
+    s->freed = true; // hook_done() deletes it
+  } else {
+    delete s;
+  }
   kick();
   maybe_closed();
   unref();
+}
+
+bool pool_impl::hook_done(pool_slot *s) noexcept {
+  s->in_hook = false;
+  if (s->freed) {
+    (void)s->hook_conn.detach(); // its engine is gone
+    delete s;
+    return false;
+  }
+  return true;
 }
 
 void pool_impl::maintain() noexcept {
@@ -766,6 +822,7 @@ future<pool> pool::create_filled(uv_loop_t *loop, std::string_view conninfo,
 pool &pool::operator=(pool &&o) noexcept {
   if (this != &o) {
     if (_impl) {
+      detail::loop_scope scope(_impl->loop);
       _impl->close(false, nullptr);
       _impl->unref();
     }

@@ -48,6 +48,8 @@ struct pool_slot final : conn_lessor, free_observer {
   uint64_t lent_at_ns = 0;
   std::list<pool_slot *>::iterator idle_it;
   connection hook_conn; // the handle a hook runs on (init, setup, reset)
+  bool in_hook = false; // a hook's continuation still holds the slot
+  bool freed = false;   // its engine went meanwhile: the hook deletes it
 
   void give_back(conn_impl *c) noexcept override;
   void connection_lost(conn_impl *c) noexcept override;
@@ -67,6 +69,9 @@ struct pool_waiter {
   uint64_t deadline_ms = 0; // uv_now(); 0: none
   uint64_t since_ns = 0;
   bool canceled = false;    // the C request was cancelled
+  bool queued = false;      // in pool_impl::waiters
+  bool in_setup = false;    // a connection's setup hook runs for it
+  bool answered = false;    // told (its deadline passed during setup)
   std::list<pool_waiter *>::iterator it;
   std::multimap<uint64_t, pool_waiter *>::iterator deadline_it;
 };
@@ -143,6 +148,8 @@ struct pool_impl {
   void close_slot(pool_slot *s) noexcept;
   void slot_closing(pool_slot *s) noexcept;
   void slot_freed(pool_slot *s) noexcept;
+  /// A hook's continuation is done with `s`: false when the slot is gone.
+  bool hook_done(pool_slot *s) noexcept;
 
   /// Starts closing: waiters fail, idle connections close (all of them
   /// with `terminate`).  `done` runs from the loop once all are freed.

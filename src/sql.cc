@@ -240,7 +240,9 @@ bool mentions_session_state(std::string_view sql) {
   for (char &ch : low) {
     ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   }
-  for (const char *w : {"set_config", "advisory_lock", "listen", "dblink"}) {
+  for (const char *w : {"set_config", "pg_settings", "advisory_lock",
+                        "listen", "dblink", "pg_temp", "setseed", "nextval",
+                        "setval"}) {
     if (low.find(w) != std::string::npos) {
       return true;
     }

@@ -41,10 +41,11 @@ struct sql_shape {
   bool cacheable = false;
   /// Leaves the session as it found it once any transaction it is in
   /// ends: a query, DML, COPY or transaction control that names none of
-  /// the functions and words that outlive a transaction (set_config,
-  /// advisory locks, LISTEN, dblink, TEMP tables).  A pool skips its
-  /// session reset after a lease of such statements only.  It cannot
-  /// see inside a function the statement calls.
+  /// the functions and words whose effects outlive a transaction
+  /// (set_config, pg_settings, advisory locks, LISTEN, dblink, TEMP and
+  /// pg_temp, setseed, nextval, setval).  A pool skips its session reset
+  /// after a lease of such statements only.  It cannot see inside a
+  /// function the statement calls.
   bool session_neutral = false;
 };
 sql_shape shape_of(std::string_view sql);

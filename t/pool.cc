@@ -579,4 +579,112 @@ TEST_CASE_FIXTURE(test::loop_fixture, "usage errors") {
   CHECK(empty.closed());
 }
 
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "the acquire deadline holds while a setup hook runs") {
+  pool_options o = small(1, 1);
+  o.setup = [](connection &c) {
+    return c.query("SELECT pg_sleep(1)").then([](uvpg::result) {});
+  };
+  pool p = pool::create(&loop, test::dsn(), o);
+  settle(&loop, p, 1);
+  auto f = p.acquire(std::chrono::milliseconds(150));
+  REQUIRE(test::run_until(&loop, [&] { return f.available(); }, 0.9));
+  CHECK(status_of(&loop, std::move(f)) == UV_ETIMEDOUT);
+  // The connection set up meanwhile stays in the pool.
+  settle(&loop, p, 1);
+  CHECK(p.stats().closed == 0);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "terminate while init and setup hooks run: waiters are "
+                  "told, nothing is touched after it went") {
+  pool_options o = small(1, 1);
+  o.init = [this](connection &) { return test::sleep_ms(&loop, 300); };
+  pool p = pool::create(&loop, test::dsn(), o);
+  auto w = p.acquire();
+  REQUIRE(test::run_until(&loop, [&] { return p.stats().connecting == 1 &&
+                                              p.stats().opened == 1; }));
+  test::wait(&loop, p.terminate(), 5);
+  CHECK(status_of(&loop, std::move(w)) == UVPG_ECLOSED);
+  test::wait(&loop, test::sleep_ms(&loop, 400)); // the hook ends after
+
+  pool_options o2 = small(1, 1);
+  o2.setup = [](connection &c) {
+    return c.query("SELECT pg_sleep(0.5)").then([](uvpg::result) {});
+  };
+  pool p2 = pool::create(&loop, test::dsn(), o2);
+  settle(&loop, p2, 1);
+  auto w2 = p2.acquire();
+  REQUIRE(test::run_until(&loop, [&] { return p2.stats().in_use == 1; }));
+  auto done = p2.terminate();
+  CHECK(status_of(&loop, std::move(w2)) == UVPG_ECLOSED);
+  test::wait(&loop, std::move(done), 5);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "the reset hook never runs inside the release") {
+  bool in_release = false, inside = false;
+  int calls = 0;
+  pool_options o = small(1, 1);
+  o.reset_fn = [&](connection &) {
+    inside = inside || in_release;
+    ++calls;
+    return uvpg::make_ready_future();
+  };
+  pool p = pool::create(&loop, test::dsn(), o);
+  connection c = test::wait(&loop, p.acquire());
+  in_release = true;
+  c = connection();
+  in_release = false;
+  settle(&loop, p, 1);
+  CHECK(calls == 1);
+  CHECK_FALSE(inside);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "statements that change the session through a view, "
+                  "pg_temp or a sequence trigger the reset") {
+  pool p = pool::create(&loop, test::dsn(), small(1, 1));
+  uint64_t resets = 0;
+  for (const char *sql :
+       {"UPDATE pg_settings SET setting = 'x' WHERE name = "
+        "'application_name'",
+        "SELECT 1 AS v INTO pg_temp.pool_into_tmp",
+        "SELECT setseed(0.5)"}) {
+    {
+      connection c = test::wait(&loop, p.acquire());
+      test::wait(&loop, c.query(sql));
+    }
+    settle(&loop, p, 1);
+    CHECK_MESSAGE(p.stats().resets == ++resets, sql);
+  }
+  connection c = test::wait(&loop, p.acquire());
+  CHECK(test::wait(&loop, c.fetchval<std::string>("SHOW application_name")) !=
+        "x");
+  CHECK(test::wait(&loop, c.fetchval<std::optional<std::string>>(
+            "SELECT to_regclass('pg_temp.pool_into_tmp')::text")) ==
+        std::nullopt);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "given back in an aborted transaction with work in "
+                  "flight: rolled back, not dropped") {
+  pool p = pool::create(&loop, test::dsn(), small(1, 1));
+  int pid;
+  {
+    connection c = test::wait(&loop, p.acquire());
+    pid = pid_of(&loop, c);
+    test::wait(&loop, c.execute("BEGIN"));
+    auto bad = c.query("SELECT 1/0");
+    auto after = c.query("SELECT 2"); // 25P02, still in flight
+    (void)bad;
+    (void)after;
+  }
+  settle(&loop, p, 1);
+  connection c = test::wait(&loop, p.acquire());
+  CHECK(pid_of(&loop, c) == pid);
+  CHECK(c.transaction_status() == UVPG_TRANS_IDLE);
+  CHECK(p.stats().closed == 0);
+}
+
 TEST_SUITE_END();
