@@ -474,6 +474,12 @@ future<void> copy_writer::write(std::string_view data) {
                     : detail::status_error(UVPG_ECLOSED,
                                            "the COPY has ended"));
   }
+  if (_s->conn->close_requested) {
+    return make_exception_future<void>(detail::status_error(
+        UVPG_ECLOSED, "copy_writer.write(): the connection is closed (a "
+                      "pooled connection given back during a COPY is "
+                      "closed)"));
+  }
   detail::loop_scope scope(_s->conn->loop);
   int rc = _s->conn->copy_put(data);
   if (rc < 0) {

@@ -687,4 +687,24 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   CHECK(p.stats().closed == 0);
 }
 
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "a COPY writer of a released connection fails; the "
+                  "connection is replaced") {
+  pool p = pool::create(&loop, test::dsn(), small(1, 1));
+  std::optional<uvpg::copy_writer> w;
+  int pid;
+  {
+    connection c = test::wait(&loop, p.acquire());
+    pid = pid_of(&loop, c);
+    test::wait(&loop, c.execute("CREATE TEMP TABLE pool_copy_t (v int)"));
+    w.emplace(test::wait(&loop, c.copy_in("COPY pool_copy_t FROM STDIN")));
+  }
+  auto f = w->write("1\n");
+  REQUIRE(test::run_until(&loop, [&] { return f.available(); }));
+  CHECK(test::outcome(f).find("connection is closed") != std::string::npos);
+  settle(&loop, p, 1);
+  connection c = test::wait(&loop, p.acquire());
+  CHECK(pid_of(&loop, c) != pid);
+}
+
 TEST_SUITE_END();

@@ -182,9 +182,9 @@ public:
   /// it is resolved gives its connection back.
   future<connection> acquire();
   future<connection> acquire(std::chrono::milliseconds timeout);
-  /// Gives `conn` back (as destroying it does); resolves when the pool
-  /// has it again, reset or dropped.  usage_error for a connection not
-  /// lent by this pool.
+  /// Gives `conn` back (as destroying it does) and resolves at once: the
+  /// pool resets it in the background.  usage_error for a connection
+  /// not lent by this pool.
   future<void> release(connection conn);
 
   /// A cursor on a connection of the pool, given back when the cursor

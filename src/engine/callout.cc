@@ -192,8 +192,9 @@ void conn_impl::deadlines_passed() {
     o->notified = true;
     post(callout::kind::complete, o, UV_ETIMEDOUT);
   }
-  // A sent one runs alone (an op with a timeout is never pipelined): it
-  // is told now, cancelled on the server, and read to its end later.
+  // A sent one runs alone (an op with a timeout has nothing in flight
+  // beside it, in pipeline mode or not): it is told now, cancelled on
+  // the server, and read to its end later.
   for (op *o = sent.head; o; o = o->next) {
     if (!expired(o)) {
       continue;

@@ -58,6 +58,9 @@ void conn_impl::submit(op *o) {
     fail_all(UVPG_ECONNBAD); // delivered from the loop, like any callout
     return;
   }
+  if (!o->internal) {
+    ++statements;
+  }
   if ((query_logging || opts.echo) && !o->internal && !o->started_ns) {
     o->started_ns = uv_hrtime();
     o->started_us = std::chrono::duration_cast<std::chrono::microseconds>(
@@ -106,9 +109,6 @@ void conn_impl::submit(op *o) {
     }
     if (!o->internal && !shape.session_neutral) {
       session_touched = true;
-    }
-    if (!o->internal) {
-      ++statements;
     }
   } else if (!o->refused && o->describe && !o->internal &&
              !shape_of(o->sql).session_neutral) {
