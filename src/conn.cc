@@ -630,10 +630,9 @@ future<result> connection::query(std::string_view sql, params args,
   return detail::submit_query(_impl, sql, std::move(args), opts);
 }
 
-future<result> detail::submit_query(conn_impl *_impl, std::string_view sql,
-                                    params args, const query_options &opts) {
-  detail::loop_scope scope(_impl->loop);
-  std::string err;
+bool detail::fill_query_op(conn_impl *c, op *o, std::string_view sql,
+                           params args, const query_options &opts,
+                           std::string &err) {
   size_t count = 0;
   auto text = detail::convert_placeholders(sql, !args.empty(), nullptr, &count,
                                            err);
@@ -647,11 +646,9 @@ future<result> detail::submit_query(conn_impl *_impl, std::string_view sql,
     text.reset();
   }
   if (!text) {
-    _impl->set_error(err);
-    return fail_query(UVPG_EPARAM, err);
+    c->set_error(err);
+    return false;
   }
-  auto *o = new promise_query;
-  auto f = detail::future_of<result>(o);
   o->sql = std::move(*text);
   // Binary results need the extended protocol, even without parameters.
   o->simple = args.empty() && !opts.binary_results;
@@ -659,6 +656,19 @@ future<result> detail::submit_query(conn_impl *_impl, std::string_view sql,
   o->timeout = opts.timeout;
   o->values.assign(std::make_move_iterator(args.begin()),
                    std::make_move_iterator(args.end()));
+  return true;
+}
+
+future<result> detail::submit_query(conn_impl *_impl, std::string_view sql,
+                                    params args, const query_options &opts) {
+  detail::loop_scope scope(_impl->loop);
+  std::string err;
+  auto *o = new promise_query;
+  if (!fill_query_op(_impl, o, sql, std::move(args), opts, err)) {
+    o->release();
+    return fail_query(UVPG_EPARAM, err);
+  }
+  auto f = detail::future_of<result>(o);
   _impl->submit(o);
   return f;
 }

@@ -6,6 +6,7 @@
 
 #include "pool.hh"
 #include "session_state.hh"
+#include "sql.hh"
 #include "transaction.hh"
 
 namespace uvpg::detail {
@@ -227,7 +228,7 @@ void pool_impl::deadline_passed() noexcept {
     }
     if (w->in_setup) {
       w->answered = true; // the setup hook's continuation deletes it
-    } else {
+    } else if (w->pool_owned()) {
       delete w;
     }
   }
@@ -252,11 +253,10 @@ void pool_impl::serve() noexcept {
       delete w;
     }
   }
-  while (!waiters.empty() && !idle.empty()) {
-    pool_slot *s = idle.front();
-    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
-      close_slot(s); // known dead: never handed out
-      continue;
+  while (!waiters.empty()) {
+    pool_slot *s = free_slot();
+    if (!s) {
+      break;
     }
     pool_waiter *w = waiters.front();
     waiters.pop_front(); // its deadline holds through a setup hook
@@ -269,6 +269,50 @@ void pool_impl::serve() noexcept {
 }
 
 // Lends `s` to `w` (which it deletes), after the setup hook if any.
+pool_slot *pool_impl::free_slot() noexcept {
+  for (auto it = idle.begin(); it != idle.end();) {
+    pool_slot *s = *it++;
+    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
+      close_slot(s); // known dead: never handed out
+      it = idle.begin();
+      continue;
+    }
+    if (s->shared == 0) {
+      return s;
+    }
+  }
+  return nullptr;
+}
+
+pool_slot *pool_impl::shared_slot() noexcept {
+  pool_slot *best = nullptr;
+  for (pool_slot *s : idle) {
+    if (s->c->st == conn_impl::state::ready && !s->c->close_requested &&
+        !s->doomed && (!best || s->shared < best->shared)) {
+      best = s;
+      if (s->shared == 0) {
+        break;
+      }
+    }
+  }
+  return best && best->shared < best->c->opts.max_pipeline ? best : nullptr;
+}
+
+void pool_impl::shared_done(pool_slot *s) noexcept {
+  if (--s->shared > 0 || s->ph != phase::idle) {
+    return;
+  }
+  s->idle_since_ms = uv_now(loop);
+  bool worn = (opts.max_queries && s->c->statements >= opts.max_queries) ||
+              (s->expires_ms && uv_now(loop) >= s->expires_ms);
+  if (s->doomed || worn) {
+    close_slot(s);
+    kick();
+  } else if (!waiters.empty()) {
+    kick();
+  }
+}
+
 void pool_impl::hand_out(pool_slot *s, pool_waiter *w) noexcept {
   set_phase(s, phase::lent);
   if (!opts.setup) {
@@ -517,7 +561,9 @@ void pool_impl::ready(pool_slot *s) noexcept {
     return;
   }
   set_phase(s, phase::idle);
-  kick();
+  if (!waiters.empty()) {
+    kick();
+  }
 }
 
 // ---- giving back ----
@@ -673,6 +719,9 @@ void pool_impl::maintain() noexcept {
   // Oldest idle first (the back of the list).
   for (auto it = idle.rbegin(); it != idle.rend();) {
     pool_slot *s = *it++;
+    if (s->shared > 0) {
+      continue; // pool-level statements run on it
+    }
     bool expired = s->expires_ms && now >= s->expires_ms;
     bool inactive = idle_ms && now - s->idle_since_ms >= idle_ms &&
                     size() > opts.minsize;
@@ -688,8 +737,11 @@ void pool_impl::clear() noexcept {
   for (pool_slot *s : slots) {
     s->doomed = true;
   }
-  while (!idle.empty()) {
-    close_slot(idle.front());
+  std::vector<pool_slot *> idle_now(idle.begin(), idle.end());
+  for (pool_slot *s : idle_now) {
+    if (s->shared == 0) {
+      close_slot(s); // the others close when their statements are done
+    }
   }
   kick();
 }
@@ -706,8 +758,10 @@ void pool_impl::close(bool terminate, std::function<void()> done) {
   }
   std::vector<pool_slot *> all(slots.begin(), slots.end());
   for (pool_slot *s : all) {
-    if (s->ph == phase::idle || s->ph == phase::connecting ||
-        (terminating && s->ph != phase::closing)) {
+    if (s->ph == phase::idle && s->shared > 0 && !terminating) {
+      s->doomed = true; // closed when its pool-level statements are done
+    } else if (s->ph == phase::idle || s->ph == phase::connecting ||
+               (terminating && s->ph != phase::closing)) {
       // A connect in flight is aborted: close never waits for its
       // timeout.  (The program's connect hook cannot be: its
       // connection is closed when it arrives.)
@@ -856,16 +910,12 @@ future<connection> pool::acquire(std::chrono::milliseconds timeout) {
   // Fast path: an idle connection and nobody ahead; the future is born
   // ready, so nothing of the program's runs inside this call.
   pool_impl *p = _impl;
-  while (!p->closing && !p->opts.setup && p->waiters.empty() &&
-         !p->idle.empty()) {
-    detail::pool_slot *s = p->idle.front();
-    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
-      p->close_slot(s);
-      continue;
+  if (!p->closing && !p->opts.setup && p->waiters.empty()) {
+    if (detail::pool_slot *s = p->free_slot()) {
+      w->since_ns = uv_hrtime();
+      p->hand_out(s, w);
+      return f;
     }
-    w->since_ns = uv_hrtime();
-    p->hand_out(s, w);
-    return f;
   }
   std::string why;
   if (int rc = p->wait(w, timeout, why); rc < 0) {
@@ -926,12 +976,102 @@ future<T> on_pooled(pool &p, std::chrono::milliseconds timeout, F fn) {
 
 } // namespace
 
+namespace {
+
+// A pool-level statement pipelined on an idle connection it does not
+// lease: the statement is its own implicit transaction and leaves the
+// session as it was (sql_shape::session_neutral), so the connection
+// stays free to share.  Its deadline is the pool's (a pool_waiter in
+// `deadlines`): at the deadline the caller is told; the statement is
+// cancelled on the server when it runs alone, else its result is
+// dropped when it comes.
+struct shared_call final : detail::pool_waiter, detail::op {
+  pool_impl *pool = nullptr;
+  detail::pool_slot *slot = nullptr;
+  promise<result> p;
+  bool told = false;
+
+  bool pool_owned() const noexcept override { return false; }
+  void deliver(conn_impl *, int status,
+               const std::string &why) noexcept override {
+    // Only the deadline comes here.
+    told = true;
+    ++pool->st.timeouts;
+    conn_impl *c = slot->c;
+    p.set_exception(detail::status_error(
+        status, "pool: no result within the call's deadline (" + why + ")"));
+    if (c && c->st == conn_impl::state::ready && c->sent.head == this &&
+        c->sent_count == 1 && !c->cancel_pending && !done) {
+      // Alone on the wire: a cancel can hit it only.
+      timed_out = true;
+      c->cancel_running();
+      c->arm_timer(detail::cancel_grace_ms);
+    }
+  }
+  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+    pool->forget(this); // its deadline
+    if (told) {
+      PQclear(res);
+      return;
+    }
+    if (status >= 0) {
+      p.set_value(result(res, c->types));
+      return;
+    }
+    auto e = detail::make_error(c, status, res, sql);
+    PQclear(res);
+    p.set_exception(e);
+  }
+  void retire() noexcept override {
+    pool->forget(this);
+    pool->shared_done(slot);
+    pool->unref();
+    delete this;
+  }
+};
+
+} // namespace
+
 future<result> pool::query(std::string_view sql, params args,
                            const query_options &opts) {
   if (!_impl) {
     throw usage_error("pool::query: the pool handle is empty");
   }
   auto timeout = opts.timeout.count() > 0 ? opts.timeout : _impl->opts.timeout;
+  pool_impl *p = _impl;
+  detail::loop_scope scope(p->loop);
+  if (!p->closing && p->waiters.empty()) {
+    // Nobody waits for a lease: a statement that leaves the session as
+    // it was is pipelined on the least loaded idle connection.
+    detail::sql_shape shape = detail::shape_of(sql);
+    detail::pool_slot *s = shape.cacheable && shape.session_neutral
+                               ? p->shared_slot()
+                               : nullptr;
+    if (s) {
+      auto *o = new shared_call;
+      std::string err;
+      query_options qo = opts;
+      qo.timeout = std::chrono::milliseconds(0); // the pool keeps it
+      if (!detail::fill_query_op(s->c, o, sql, std::move(args), qo, err)) {
+        delete o;
+        return make_exception_future<result>(
+            detail::status_error(UVPG_EPARAM, err));
+      }
+      o->pool = p;
+      o->slot = s;
+      auto f = o->p.get_future();
+      ++s->shared;
+      p->add_ref();
+      if (timeout.count() > 0) {
+        o->deadline_ms = detail::now_ms(p->loop) +
+                         static_cast<uint64_t>(timeout.count());
+        o->deadline_it = p->deadlines.emplace(o->deadline_ms, o);
+        p->arm_deadline();
+      }
+      s->c->submit(o);
+      return f;
+    }
+  }
   uint64_t start = detail::now_ms(_impl->loop);
   uv_loop_t *loop = _impl->loop;
   return on_pooled<result>(

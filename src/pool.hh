@@ -48,6 +48,7 @@ struct pool_slot final : conn_lessor, free_observer {
   uint64_t lent_at_ns = 0;
   std::list<pool_slot *>::iterator idle_it;
   connection hook_conn; // the handle a hook runs on (init, setup, reset)
+  unsigned shared = 0;  // pool-level statements in flight on it, idle
   bool in_hook = false; // a hook's continuation still holds the slot
   bool freed = false;   // its engine went meanwhile: the hook deletes it
 
@@ -62,6 +63,8 @@ struct pool_waiter {
   virtual ~pool_waiter() = default;
   /// The caller no longer waits (its future was dropped).
   virtual bool abandoned() const noexcept { return false; }
+  /// Deleted by the pool once told; a shared call deletes itself.
+  virtual bool pool_owned() const noexcept { return true; }
   /// Hands `c` over (status 0), or fails the wait.  From serve() or a
   /// timer only.
   virtual void deliver(conn_impl *c, int status,
@@ -150,6 +153,14 @@ struct pool_impl {
   void slot_freed(pool_slot *s) noexcept;
   /// A hook's continuation is done with `s`: false when the slot is gone.
   bool hook_done(pool_slot *s) noexcept;
+
+  /// An idle connection a pool-level statement may be pipelined on:
+  /// the least loaded, or null.
+  pool_slot *shared_slot() noexcept;
+  /// A pool-level statement on `s` ended.
+  void shared_done(pool_slot *s) noexcept;
+  /// An idle connection to lend, not running pool-level statements.
+  pool_slot *free_slot() noexcept;
 
   /// Starts closing: waiters fail, idle connections close (all of them
   /// with `terminate`).  `done` runs from the loop once all are freed.

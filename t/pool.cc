@@ -707,4 +707,35 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   CHECK(pid_of(&loop, c) != pid);
 }
 
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "pool-level statements are pipelined on idle connections; "
+                  "an acquire still gets one") {
+  pool p = pool::create(&loop, test::dsn(), small(2, 2));
+  settle(&loop, p, 2);
+  std::vector<future<int>> fs;
+  for (int i = 0; i < 200; ++i) {
+    fs.push_back(p.fetchval<int>("SELECT $1::int", i));
+  }
+  // Queued behind them: an acquire (FIFO for leases) and more calls.
+  auto lease = p.acquire();
+  for (int i = 200; i < 300; ++i) {
+    fs.push_back(p.fetchval<int>("SELECT $1::int", i));
+  }
+  for (int i = 0; i < 300; ++i) {
+    CHECK(test::wait(&loop, std::move(fs[static_cast<size_t>(i)])) == i);
+  }
+  connection c = test::wait(&loop, std::move(lease));
+  CHECK(test::wait(&loop, c.fetchval<int>("SELECT 1")) == 1);
+  CHECK(p.stats().opened == 2);
+  c = connection();
+  settle(&loop, p, 2);
+  // A failing statement fails alone.
+  auto bad = p.fetchval<int>("SELECT 1/0");
+  auto good = p.fetchval<int>("SELECT 2");
+  CHECK(status_of(&loop, std::move(bad)) == UVPG_ESERVER);
+  CHECK(test::wait(&loop, std::move(good)) == 2);
+  CHECK(p.stats().resets == 0);
+  CHECK(p.stats().closed == 0);
+}
+
 TEST_SUITE_END();

@@ -342,6 +342,11 @@ private:
 future<result> submit_query(conn_impl *c, std::string_view sql, params args,
                             const query_options &opts);
 
+/// Fills a query op from connection::query()'s arguments (placeholders
+/// converted, parameters checked): false with `err` set when refused.
+bool fill_query_op(conn_impl *c, op *o, std::string_view sql, params args,
+                   const query_options &opts, std::string &err);
+
 /// `statement`: the SQL that failed, kept by a server_error (error.cc).
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
                               std::string_view statement = {});
