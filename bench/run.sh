@@ -3,8 +3,10 @@
 # (bench/uvpg_bench), for pgbench (the libpq ceiling, -M prepared) and
 # for asyncpg with uvloop (bench/asyncpg_bench.py), interleaved, each
 # BENCH_REPEAT times; prints medians with min-max and the ratios
-# uvpg/pgbench and uvpg/asyncpg, and writes the same as markdown
-# (results.md) and a chart (results.svg, gnuplot) into BENCH_OUT.
+# uvpg/pgbench and uvpg/asyncpg (and for W1p, the pool, uvpg-pool /
+# uvpg-direct), and writes the same as markdown (results.md) and a chart
+# (results.svg, gnuplot) into BENCH_OUT.  W1q (uvpg only) prints the
+# pool's per-call latencies, p50 and p99, medians over the runs.
 #
 # Needs the throwaway cluster of scripts/with-server.sh (`make bench`
 # starts one): UVPG_TEST_SOCKDIR and UVPG_TEST_PORT, user uvpg, trust
@@ -138,6 +140,9 @@ run_one() {
     "$bench" "$w" "$SECONDS_PER_RUN" "$conninfo" | awk '{print $4, $5}'
     ;;
   asyncpg)
+    # asyncpg's W1b already goes through its pool (pool.fetchval): W1p
+    # takes its figures from there (below), rather than run it twice.
+    [[ $w != W1p ]] || return 0
     "$python" "$here/asyncpg_bench.py" "$w" "$SECONDS_PER_RUN" "$dsn" |
       awk '{print $4, $5}'
     ;;
@@ -145,6 +150,7 @@ run_one() {
     case $w in
     W1a) pgbench_rate point.sql 1 1 1 ;;
     W1b) pgbench_rate point.sql 8 2 1 ;;
+    W1p) ;; # -c8 -j2, as W1b: taken from there (below)
     W1c) pgbench_rate pipeline.sql 1 1 100 ;;
     W2) pgbench_rate rows.sql 8 2 1000 ;;
     W4) pgbench_rate json.sql 8 2 1000 ;;
@@ -153,11 +159,12 @@ run_one() {
   esac
 }
 
-workloads=(W1a W1b W1c W2 W3a W3b W4 W5)
+workloads=(W1a W1b W1p W1c W2 W3a W3b W4 W5)
 clients=(uvpg pgbench)
 [[ -z $python ]] || clients+=(asyncpg)
 
-declare -A vals=() skip=()
+declare -A vals=() skip=() qvals=()
+qnames=()
 for ((r = 1; r <= REPEAT; r++)); do
   echo "bench: run $r of $REPEAT" >&2
   for w in "${workloads[@]}"; do
@@ -181,6 +188,29 @@ for ((r = 1; r <= REPEAT; r++)); do
       [[ -z ${rss:-} ]] || vals[W5rss:$client]+="$rss "
     done
   done
+  # W1q: the pool's own cost per call, one caller (uvpg only).  Lines
+  # "W1q-<variant> <count> <s> <per s> <p50 us> <p99 us> <turns/call>".
+  if [[ -z ${skip[W1q:uvpg]:-} ]]; then
+    rc=0
+    out_q=$("$bench" W1q "$SECONDS_PER_RUN" "$conninfo") || rc=$?
+    if ((rc != 0)); then
+      echo "bench: uvpg W1q failed (exit $rc); left out" >&2
+      skip[W1q:uvpg]=1
+    else
+      while read -r name _ _ _ p50 p99 turns; do
+        name=${name#W1q-}
+        [[ " ${qnames[*]:-} " == *" $name "* ]] || qnames+=("$name")
+        qvals[$name:p50]+="$p50 "
+        qvals[$name:p99]+="$p99 "
+        qvals[$name:turns]+="$turns "
+      done <<<"$out_q"
+    fi
+  fi
+done
+# pgbench's and asyncpg's W1p are their W1b: pgbench -c8 -j2, asyncpg's
+# pool of 8.
+for client in pgbench asyncpg; do
+  [[ -z ${vals[W1b:$client]:-} ]] || vals[W1p:$client]=${vals[W1b:$client]}
 done
 
 # ---- the table ----
@@ -209,6 +239,7 @@ describe() {
   case $1 in
   W1a) echo "point, 1 conn, sequential" ;;
   W1b) echo "point, 32 callers / 8 conns" ;;
+  W1p) echo "point, 32 callers / pool of 8" ;;
   W1c) echo "point, 32 callers / 1 conn" ;;
   W2) echo "1000 rows x 4 columns, 8 conns" ;;
   W3a) echo "insert $(human "$BENCH_W3_ROWS") rows, executemany" ;;
@@ -219,7 +250,7 @@ describe() {
   esac
 }
 
-rows=(W1a W1b W1c W2 W3a W3b W4 W5 W5rss)
+rows=(W1a W1b W1p W1c W2 W3a W3b W4 W5 W5rss)
 declare -A med=()
 for w in "${rows[@]}"; do
   for client in uvpg pgbench asyncpg; do
@@ -245,7 +276,21 @@ for w in "${rows[@]}"; do
 done
 echo "(W1 queries/s, W2-W5 rows/s, W5rss kB; median of $REPEAT interleaved" \
   "runs, timed ones $SECONDS_PER_RUN s; pgbench -M prepared, W1c pipelined" \
-  "100 per batch; unix socket)"
+  "100 per batch; unix socket; W1p's pgbench and asyncpg are W1b's)"
+# The pool against direct connections (the issue's target: >= 0.90).
+pool_direct=$(ratio "${med[W1p:uvpg]:-}" "${med[W1b:uvpg]:-}") || pool_direct=""
+pool_pgbench=$(ratio "${med[W1p:uvpg]:-}" "${med[W1p:pgbench]:-}") || pool_pgbench=""
+[[ -z $pool_direct ]] || echo "W1p uvpg-pool/uvpg-direct (W1p/W1b): $pool_direct;" \
+  "uvpg-pool/pgbench -c8: ${pool_pgbench:--}"
+
+# W1q: medians of p50 and p99 (microseconds) and of loop turns per call.
+if ((${#qnames[@]})); then
+  printf '%-24s %10s %10s %11s\n' "W1q (1 caller)" "p50 us" "p99 us" "turns/call"
+  for q in "${qnames[@]}"; do
+    printf '%-24s %10s %10s %11s\n' "$q" "$(median <<<"${qvals[$q:p50]}")" \
+      "$(median <<<"${qvals[$q:p99]}")" "$(median <<<"${qvals[$q:turns]}")"
+  done
+fi
 
 # ---- results.md ----
 
@@ -292,6 +337,22 @@ fi
   echo "pgbench only runs the statements (libpq receives every row but decodes"
   echo "nothing): it is the ceiling of what a client can reach on this machine."
   echo "For W5 peak RSS a ratio below 1 means uvpg uses less memory."
+  echo "W1p's pgbench and asyncpg figures are W1b's (pgbench -c8 -j2;"
+  echo "asyncpg's W1b already uses its pool)."
+  [[ -z $pool_direct ]] || echo "The pool against direct connections," \
+    "uvpg W1p / W1b: $pool_direct; against pgbench -c8: ${pool_pgbench:--}."
+  if ((${#qnames[@]})); then
+    echo
+    echo "W1q, the pool's own cost per call (one caller, no contention;"
+    echo "microseconds, median of the runs' p50 and p99):"
+    echo
+    echo "| variant | p50 µs | p99 µs | loop turns per call |"
+    echo "|---|---:|---:|---:|"
+    for q in "${qnames[@]}"; do
+      echo "| $q | $(median <<<"${qvals[$q:p50]}") |" \
+        "$(median <<<"${qvals[$q:p99]}") | $(median <<<"${qvals[$q:turns]}") |"
+    done
+  fi
   if [[ -n $gnuplot ]]; then
     echo
     echo "![uvpg, asyncpg and pgbench per workload](results.svg)"
@@ -304,7 +365,7 @@ echo "bench: wrote $out/results.md" >&2
 if [[ -n $gnuplot ]]; then
   {
     echo "# workload uvpg asyncpg pgbench (medians; ? = not measured)"
-    for w in W1a W1b W1c W2 W3a W3b W4 W5; do
+    for w in W1a W1b W1p W1c W2 W3a W3b W4 W5; do
       printf '%s' "$w"
       for client in uvpg asyncpg pgbench; do
         printf ' %s' "${med[$w:$client]:-?}"

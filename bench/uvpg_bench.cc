@@ -4,10 +4,19 @@
 // (W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS.)
 // Run by bench/run.sh against a throwaway cluster; never a unit test.
 //
-//   uvpg_bench W1a|W1b|W1c|W2|W3a|W3b|W4|W5 SECONDS [conninfo]
+//   uvpg_bench W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5 SECONDS [conninfo]
 //
 // W1 point `SELECT $1::int`: (a) 1 caller on 1 connection, (b) 32
-//    callers over 8 connections, (c) 32 callers on 1 connection.
+//    callers over 8 connections, (c) 32 callers on 1 connection,
+//    (p) 32 callers over a uvpg::pool of 8 (pool.fetchval: acquire,
+//    query, release per call).
+// W1q the pool's own cost per call, one caller, no contention: latency
+//    p50/p99 of acquire + release alone (maxsize 1 and 2), of acquire +
+//    fetchval + release and pool.fetchval (maxsize 1), against a direct
+//    connection's fetchval and query (with and without a deadline, which
+//    every pool-level call carries).  One line per variant:
+//      W1q-<variant> <count> <seconds> <count/s> <p50 us> <p99 us>
+//        <loop turns per call>
 // W2 1000 rows (int, text, timestamptz, float8), each value decoded to
 //    a native type, 8 callers over 8 connections.
 // W3 100,000 (int, text, float8) rows into a temp table in one
@@ -19,11 +28,15 @@
 //    named server-side cursor inside a transaction.
 // W1, W2 and W4 run for SECONDS; W3 and W5 run to completion (SECONDS
 // is ignored).  BENCH_W3_ROWS and BENCH_W5_ROWS change their row counts.
+// BENCH_POOL_TIMEOUT_MS sets W1p's and W1q's pool_options::timeout (the
+// pool's default, 60000, when unset; 0 = no deadline), to see what the
+// deadline of every pool-level call costs.
 //
 // Exit status: 0 done, 1 failed (error or a wrong value), 2 usage,
 // 3 the workload needs an API this build of uvpg does not have.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <concepts>
 #include <cstdint>
@@ -74,6 +87,109 @@ uvpg::future<void> point_caller(uvpg::connection &c, run_state &s, int id) {
     ++s.ops;
     ++i;
   }
+}
+
+// W1p: one caller through the pool-level fetchval (acquire, query,
+// release per call); checks every answer.
+uvpg::future<void> pool_point_caller(uvpg::pool &p, run_state &s, int id) {
+  int i = id;
+  while (clock_type::now() < s.end) {
+    int v = co_await p.fetchval<int>(point_sql, i);
+    if (v != i) {
+      s.failed = true;
+    }
+    ++s.ops;
+    ++i;
+  }
+}
+
+// W1q: per-call latencies (ns) and the loop turns they took.
+struct latency_run {
+  std::vector<uint64_t> ns;
+  uint64_t turns = 0;
+  double seconds = 0;
+  bool failed = false;
+};
+
+// Counts loop iterations (a check handle runs once per turn).
+struct turn_counter {
+  uv_check_t h;
+  uint64_t turns = 0;
+};
+
+enum class w1q_kind {
+  acquire,       // co_await acquire(); drop the handle
+  acquire_query, // acquire(); conn.fetchval(); drop the handle
+  pool_fetchval, // pool.fetchval()
+  direct_fetchval,
+  direct_query,
+  direct_query_deadline, // query() with a 60 s deadline, as the pool's
+};
+
+// One W1q variant for `secs`, appending to `out`.  `p` or `c` is used,
+// as the kind says.
+uvpg::future<void> w1q_caller(w1q_kind k, uvpg::pool *p, uvpg::connection *c,
+                              double secs, const turn_counter &tc,
+                              latency_run &out, int &i) {
+  uint64_t start = uv_hrtime();
+  uint64_t end = start + static_cast<uint64_t>(secs * 1e9);
+  uint64_t turns0 = tc.turns;
+  uvpg::query_options deadline;
+  deadline.timeout = std::chrono::milliseconds(60000);
+  uint64_t t = start;
+  while (t < end) {
+    ++i;
+    int v = i;
+    switch (k) {
+    case w1q_kind::acquire: {
+      auto conn = co_await p->acquire();
+      conn = uvpg::connection();
+      break;
+    }
+    case w1q_kind::acquire_query: {
+      auto conn = co_await p->acquire();
+      v = co_await conn.fetchval<int>(point_sql, i);
+      conn = uvpg::connection();
+      break;
+    }
+    case w1q_kind::pool_fetchval:
+      v = co_await p->fetchval<int>(point_sql, i);
+      break;
+    case w1q_kind::direct_fetchval:
+      v = co_await c->fetchval<int>(point_sql, i);
+      break;
+    case w1q_kind::direct_query: {
+      auto r = co_await c->query(point_sql, i);
+      v = r[0].get<int32_t>(0);
+      break;
+    }
+    case w1q_kind::direct_query_deadline: {
+      // (A named vector: GCC 12 rejects a braced list as an argument
+      // inside a coroutine.)
+      uvpg::params args(1, uvpg::param(i));
+      auto r = co_await c->query(point_sql, std::move(args), deadline);
+      v = r[0].get<int32_t>(0);
+      break;
+    }
+    }
+    if (v != i) {
+      out.failed = true;
+    }
+    uint64_t now = uv_hrtime();
+    out.ns.push_back(now - t);
+    t = now;
+  }
+  out.turns += tc.turns - turns0;
+  out.seconds += static_cast<double>(t - start) / 1e9;
+}
+
+double percentile_us(std::vector<uint64_t> &v, double q) {
+  if (v.empty()) {
+    return 0;
+  }
+  auto k = static_cast<size_t>(q * static_cast<double>(v.size() - 1));
+  std::nth_element(v.begin(), v.begin() + static_cast<long>(k), v.end());
+  return static_cast<double>(v[k]) / 1000.0;
 }
 
 // W2: one caller, 1000 rows a query, every value decoded to its native
@@ -238,11 +354,107 @@ template <class C> int run_insert(uv_loop_t *loop, C &c, bool copy) {
   return got == n ? 0 : 1;
 }
 
+// A pool of `size` connections (minsize = maxsize), every one open
+// before it is returned.
+uvpg::pool open_pool(uv_loop_t *loop, const std::string &dsn, size_t size) {
+  uvpg::pool_options o;
+  o.minsize = size;
+  o.maxsize = size;
+  if (const char *t = std::getenv("BENCH_POOL_TIMEOUT_MS")) {
+    o.timeout = std::chrono::milliseconds(std::atol(t));
+  }
+  uvpg::pool p = uvpg::pool::create(loop, dsn, o);
+  while (p.freesize() < size) {
+    if (p.stats().failed > 0) {
+      throw std::runtime_error("a pool connection could not be opened");
+    }
+    uv_run(loop, UV_RUN_ONCE);
+  }
+  return p;
+}
+
+// W1p: 32 callers over a pool of 8; returns the exit status.
+int run_w1p(uv_loop_t *loop, const std::string &dsn, double secs) {
+  uvpg::pool p = open_pool(loop, dsn, 8);
+  run_state s;
+  auto start = clock_type::now();
+  s.end = start + std::chrono::duration_cast<clock_type::duration>(
+                      std::chrono::duration<double>(secs));
+  std::vector<uvpg::future<void>> running;
+  for (int i = 0; i < 32; ++i) {
+    running.push_back(pool_point_caller(p, s, i * 1000000));
+  }
+  for (auto &f : running) {
+    wait(loop, std::move(f));
+  }
+  double took = seconds_since(start);
+  std::printf("W1p %ld %.3f %.0f\n", s.ops, took, s.ops / took);
+  wait(loop, p.close());
+  return s.failed ? 1 : 0;
+}
+
+// W1q: every variant in turn, in 10 rounds of secs / 10 split between
+// them, so that they share the machine's ups and downs.
+int run_w1q(uv_loop_t *loop, const std::string &dsn, double secs) {
+  struct variant {
+    const char *name;
+    w1q_kind kind;
+    uvpg::pool *pool;
+    latency_run run;
+  };
+  uvpg::pool p1 = open_pool(loop, dsn, 1);
+  uvpg::pool p2 = open_pool(loop, dsn, 2);
+  uvpg::connection c = wait(loop, uvpg::connection::connect(loop, dsn));
+  variant vs[] = {
+      {"acquire-max1", w1q_kind::acquire, &p1, {}},
+      {"acquire-max2", w1q_kind::acquire, &p2, {}},
+      {"acquire-fetchval-max1", w1q_kind::acquire_query, &p1, {}},
+      {"pool.fetchval-max1", w1q_kind::pool_fetchval, &p1, {}},
+      {"direct-fetchval", w1q_kind::direct_fetchval, nullptr, {}},
+      {"direct-query", w1q_kind::direct_query, nullptr, {}},
+      {"direct-query-deadline", w1q_kind::direct_query_deadline, nullptr, {}},
+  };
+  constexpr int rounds = 10;
+  const double slice = secs / rounds / static_cast<double>(std::size(vs));
+  auto *tc = new turn_counter;
+  uv_check_init(loop, &tc->h);
+  tc->h.data = tc;
+  uv_check_start(&tc->h, [](uv_check_t *h) {
+    ++static_cast<turn_counter *>(h->data)->turns;
+  });
+  uv_unref(reinterpret_cast<uv_handle_t *>(&tc->h));
+  int i = 0;
+  for (int r = 0; r < rounds; ++r) {
+    for (auto &v : vs) {
+      wait(loop, w1q_caller(v.kind, v.pool, &c, slice, *tc, v.run, i));
+    }
+  }
+  uv_close(reinterpret_cast<uv_handle_t *>(&tc->h), [](uv_handle_t *h) {
+    delete static_cast<turn_counter *>(h->data);
+  });
+  bool failed = false;
+  for (auto &v : vs) {
+    auto n = static_cast<double>(v.run.ns.size());
+    double turns = n > 0 ? static_cast<double>(v.run.turns) / n : 0;
+    double p50 = percentile_us(v.run.ns, 0.50);
+    double p99 = percentile_us(v.run.ns, 0.99);
+    std::printf("W1q-%s %zu %.3f %.0f %.2f %.2f %.2f\n", v.name,
+                v.run.ns.size(), v.run.seconds, n / v.run.seconds, p50, p99,
+                turns);
+    failed = failed || v.run.failed;
+  }
+  wait(loop, c.close());
+  wait(loop, p1.close());
+  wait(loop, p2.close());
+  return failed ? 1 : 0;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: uvpg_bench W1a|W1b|W1c|W2|W3a|W3b|W4|W5 "
+    std::fprintf(stderr, "usage: uvpg_bench "
+                         "W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5 "
                          "SECONDS [conninfo]\n");
     return 2;
   }
@@ -250,6 +462,20 @@ int main(int argc, char **argv) {
   double secs = std::atof(argv[2]);
   const char *env = std::getenv("UVPG_DSN");
   std::string dsn = argc > 3 ? argv[3] : env ? env : "";
+  if (w == "W1p" || w == "W1q") {
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    int rc = 0;
+    try {
+      rc = w == "W1p" ? run_w1p(&loop, dsn, secs) : run_w1q(&loop, dsn, secs);
+    } catch (const std::exception &e) {
+      std::fprintf(stderr, "uvpg_bench %s: %s\n", w.c_str(), e.what());
+      rc = 1;
+    }
+    uv_run(&loop, UV_RUN_DEFAULT);
+    uv_loop_close(&loop);
+    return rc;
+  }
   bool timed = w == "W1a" || w == "W1b" || w == "W1c" || w == "W2" || w == "W4";
   if (!timed && w != "W3a" && w != "W3b" && w != "W5") {
     std::fprintf(stderr, "uvpg_bench: no workload %s\n", w.c_str());
