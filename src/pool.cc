@@ -198,10 +198,16 @@ void pool_impl::kick() noexcept {
 
 void pool_impl::arm_deadline() noexcept {
   if (deadlines.empty()) {
-    uv_timer_stop(&deadline_timer);
+    // A timer left running fires once, finds nothing and stops: cheaper
+    // than stopping it for every call that ends before its deadline.
     return;
   }
   uint64_t first = deadlines.begin()->first;
+  if (first == armed_for && uv_is_active(reinterpret_cast<uv_handle_t *>(
+                                &deadline_timer))) {
+    return; // most calls share the pool's timeout: the head is unchanged
+  }
+  armed_for = first;
   uint64_t now = uv_now(loop);
   uv_timer_start(
       &deadline_timer,
@@ -1063,7 +1069,9 @@ future<result> pool::query(std::string_view sql, params args,
       ++s->shared;
       p->add_ref();
       if (timeout.count() > 0) {
-        o->deadline_ms = detail::now_ms(p->loop) +
+        // uv_now() of this loop turn: the deadline may come a little
+        // early, never late.
+        o->deadline_ms = uv_now(p->loop) +
                          static_cast<uint64_t>(timeout.count());
         o->deadline_it = p->deadlines.emplace(o->deadline_ms, o);
         p->arm_deadline();

@@ -104,6 +104,7 @@ struct pool_impl {
   uint64_t backoff_ms = 0;
   bool serve_due = false;
   uv_timer_t deadline_timer;
+  uint64_t armed_for = 0; // the deadline deadline_timer is set for
   uv_timer_t maint_timer;
   uv_timer_t retry_timer;
   bool retry_armed = false;
