@@ -14,11 +14,17 @@
 /// backing off while the server is down.
 ///
 /// The pool-level calls (query, fetch, fetchrow, fetchval, execute,
-/// executemany, the COPY helpers, run, transaction) acquire, run one call
-/// and release, under one deadline (`timeout`) that covers the wait for
-/// a connection, the connect and the statement; at the deadline the
-/// statement is cancelled on the server and its connection is reused
-/// once the cancel is through.
+/// executemany, the COPY helpers, run, transaction) run one call on a
+/// pooled connection.  query and its forms run under one deadline
+/// (`timeout`) that covers the wait for a connection, the connect and
+/// the statement.  A query or DML statement that leaves the session as
+/// it was takes no lease while nobody waits for one: it is pipelined on
+/// the least loaded idle connection (its own implicit transaction), so
+/// many callers share few connections.  At the deadline the caller is
+/// told; a statement running alone is cancelled on the server and its
+/// connection reused, one pipelined behind others runs on and its result
+/// is dropped.  The other calls acquire, run and release; their deadline
+/// bounds the wait for the connection.
 ///
 /// A pool belongs to the loop it was created on; everything runs on that
 /// loop's thread.  A program with several loops makes a pool per loop.
