@@ -247,17 +247,22 @@ void pool_impl::deadline_passed() noexcept {
 // from the loop (kick(), timers, connect completions).
 void pool_impl::serve() noexcept {
   add_ref();
+  // Taken out first, told after: a callback may call into the pool.
+  std::vector<pool_waiter *> out;
   for (auto it = waiters.begin(); it != waiters.end();) {
     pool_waiter *w = *it++;
     if (closing || w->canceled || w->abandoned()) {
       forget(w);
-      if (closing && !w->canceled && !w->abandoned()) {
-        w->deliver(nullptr, UVPG_ECLOSED, "pool: the pool is closed");
-      } else if (w->canceled) {
-        w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
-      }
-      delete w;
+      out.push_back(w);
     }
+  }
+  for (pool_waiter *w : out) {
+    if (w->canceled) {
+      w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
+    } else if (!w->abandoned()) {
+      w->deliver(nullptr, UVPG_ECLOSED, "pool: the pool is closed");
+    }
+    delete w;
   }
   while (!waiters.empty()) {
     pool_slot *s = free_slot();
