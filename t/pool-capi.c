@@ -401,7 +401,15 @@ static void test_timeout(void) {
   /* the pool's timeout_ms applies to uvpg_pool_acquire and
    * uvpg_pool_query */
   pool = make_pool(&loop, 1, 1, 100, 0);
-  held = acquire_now(&loop, pool, 0);
+  /* the one connection, without a deadline however slow the connect */
+  st.in_call = 1;
+  CHECK_EQ(uvpg_pool_acquire_timeout(pool, 0, on_acquire,
+                                     (void *)(intptr_t)0, NULL),
+           0);
+  st.in_call = 0;
+  run_until(&loop, &st.acq_calls[0], 1);
+  CHECK_EQ(st.acq_status[0], 0);
+  held = st.acq_conn[0];
   st.in_call = 1;
   CHECK_EQ(uvpg_pool_acquire_timeout(pool, 50, on_acquire,
                                      (void *)(intptr_t)1, NULL),
@@ -771,6 +779,36 @@ static void test_conn_close_lent(void) {
   CHECK_EQ(st.conn_closes, 1);
 }
 
+static void test_release_pending(void) {
+  uv_loop_t loop;
+  uvpg_pool_t *pool;
+  uvpg_conn_t *c;
+  CHECK_EQ(uv_loop_init(&loop), 0);
+  pool = make_pool(&loop, 1, 1, 0, 0);
+  c = acquire_now(&loop, pool, 0);
+  st.in_call = 1;
+  CHECK_EQ(uvpg_conn_query(c, "SELECT pg_sleep(0.05), 'a'", 0, NULL,
+                           on_query, (void *)(intptr_t)1),
+           0);
+  CHECK_EQ(uvpg_conn_query(c, "SELECT 'b'", 0, NULL, on_query,
+                           (void *)(intptr_t)2),
+           0);
+  st.in_call = 0;
+  /* released with two statements queued: they still run, once each */
+  CHECK_EQ(release(pool, c), 0);
+  CHECK_EQ(acquire(pool, 3, NULL), 0);
+  run_until(&loop, &st.acq_calls[3], 1);
+  CHECK_EQ(st.q_calls[1], 1);
+  CHECK_EQ(st.q_calls[2], 1);
+  CHECK_EQ(st.q_status[1], 0);
+  CHECK_STR(st.q_value[2], "b");
+  /* the next borrower gets it once they are done */
+  CHECK_EQ(st.acq_status[3], 0);
+  CHECK(st.acq_conn[3] == c);
+  CHECK_EQ(release(pool, st.acq_conn[3]), 0);
+  close_pool(&loop, pool);
+}
+
 static void test_clear(void) {
   uv_loop_t loop;
   uvpg_pool_t *pool;
@@ -827,6 +865,9 @@ int main(void) {
       {"uvpg_conn_close on a lent connection: it leaves, the pool "
        "replaces it",
        test_conn_close_lent},
+      {"uvpg_pool_release: statements still queued run, then the next "
+       "lease",
+       test_release_pending},
       {"uvpg_pool_clear: new connections from now on", test_clear},
   };
   return ctest_run("pool-capi", cases, sizeof cases / sizeof cases[0],
