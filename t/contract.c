@@ -392,6 +392,134 @@ static void test_termination_after_failed_statement(void) {
   CHECK(st.order[0] == 'q' && st.order[1] == 't' && st.order[2] == 'c');
 }
 
+/* ---- pools: every pool call, from the loop, once each ----
+ * Acquire, a statement on the lent connection, release from its
+ * callback; two uvpg_pool_query(); a cancelled acquire; refusals
+ * (max_waiting) that never call back; then the close, whose callback
+ * comes after every other. */
+
+static struct {
+  uvpg_pool_t *pool;
+  int acquired, canceled, refused_cb, pool_queries, released, pool_closes;
+  int jobs;
+  int order[16], norder; /* 'a' acquired, 'x' cancelled, 'q' query, 'c' close */
+} pv;
+
+static void pool_note(int what) {
+  if (pv.norder < 16) {
+    pv.order[pv.norder++] = what;
+  }
+}
+
+static void on_pool_closed(uvpg_pool_t *pool, void *data) {
+  (void)data;
+  expect_outside("pool close");
+  CHECK(pool == pv.pool);
+  pv.pool_closes++;
+  pool_note('c');
+}
+
+/* Four jobs: the lease, the cancelled acquire, the two pool queries. */
+static void pool_job_done(void) {
+  if (++pv.jobs == 4) {
+    CHECK_EQ(CALL(uvpg_pool_close(pv.pool, 0, on_pool_closed, NULL)), 0);
+  }
+}
+
+static void on_lent_query(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                          void *data) {
+  (void)data;
+  expect_outside("lent connection's query");
+  CHECK_EQ(status, 0);
+  uvpg_result_free(res);
+  CHECK_EQ(CALL(uvpg_pool_release(pv.pool, conn)), 0);
+  pv.released++;
+  pool_job_done();
+}
+
+static void on_pool_acquired(uvpg_pool_t *pool, int status,
+                             uvpg_conn_t *conn, void *data) {
+  (void)data;
+  expect_outside("acquire");
+  CHECK(pool == pv.pool);
+  if (status == UV_ECANCELED) {
+    CHECK(conn == NULL);
+    pv.canceled++;
+    pool_note('x');
+    pool_job_done();
+    return;
+  }
+  CHECK_EQ(status, 0);
+  pv.acquired++;
+  pool_note('a');
+  CHECK_EQ(CALL(uvpg_conn_query(conn, "SELECT 1", 0, NULL, on_lent_query,
+                                NULL)),
+           0);
+}
+
+static void on_refused(uvpg_pool_t *pool, int status, uvpg_conn_t *conn,
+                       void *data) {
+  (void)pool;
+  (void)status;
+  (void)conn;
+  (void)data;
+  pv.refused_cb++;
+}
+
+static void on_pool_query(uvpg_conn_t *conn, int status, uvpg_result_t *res,
+                          void *data) {
+  (void)data;
+  expect_outside("pool query");
+  CHECK(conn != NULL);
+  CHECK_EQ(status, 0);
+  uvpg_result_free(res);
+  pv.pool_queries++;
+  pool_note('q');
+  pool_job_done();
+}
+
+static void test_pool_calls(void) {
+  uvpg_pool_opts_t opts;
+  uvpg_acquire_t *req = NULL;
+  uv_loop_t loop;
+  memset(&pv, 0, sizeof pv);
+  uv_loop_init(&loop);
+  CALLV(uvpg_pool_opts_init(&opts));
+  opts.maxsize = 1;
+  opts.max_waiting = 4;
+  CHECK_EQ(CALL(uvpg_pool_new(&loop, ctest_dsn(), &opts, &pv.pool)), 0);
+  CHECK_EQ(CALL(uvpg_pool_acquire(pv.pool, on_pool_acquired, NULL, NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_pool_query(pv.pool, "SELECT 2", 0, NULL, on_pool_query,
+                                NULL)),
+           0);
+  CHECK_EQ(CALL(uvpg_pool_acquire_timeout(pv.pool, 60000, on_pool_acquired,
+                                          NULL, &req)),
+           0);
+  CHECK_EQ(CALL(uvpg_pool_query(pv.pool, "SELECT 3", 0, NULL, on_pool_query,
+                                NULL)),
+           0);
+  /* max_waiting reached: refusals are return codes, never callbacks */
+  CHECK_EQ(CALL(uvpg_pool_acquire(pv.pool, on_refused, NULL, NULL)),
+           UVPG_EPOOLFULL);
+  CHECK_EQ(CALL(uvpg_pool_query(pv.pool, "SELECT 4", 0, NULL, on_pool_query,
+                                NULL)),
+           UVPG_EPOOLFULL);
+  CHECK_EQ(CALL(uvpg_pool_cancel(req)), 0);
+  CHECK_EQ(pv.norder, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(pv.acquired, 1);
+  CHECK_EQ(pv.released, 1);
+  CHECK_EQ(pv.canceled, 1);
+  CHECK_EQ(pv.pool_queries, 2);
+  CHECK_EQ(pv.refused_cb, 0);
+  CHECK_EQ(pv.pool_closes, 1);
+  /* the cancelled acquire first (the others wait for the one
+   * connection), the close last */
+  CHECK(pv.norder == 5 && pv.order[0] == 'x' && pv.order[4] == 'c');
+  CHECK_EQ(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_conn_copy_write: the drain callback never runs inside another "
@@ -405,6 +533,9 @@ int main(void) {
       {"termination callback: once, after the failed statement's, from the "
        "loop",
        test_termination_after_failed_statement},
+      {"pool calls: callbacks from the loop, once each, refusals never "
+       "call back, the close's last",
+       test_pool_calls},
   };
   return ctest_run("contract", cases, sizeof cases / sizeof cases[0], NULL);
 }

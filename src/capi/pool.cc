@@ -181,6 +181,9 @@ UVPG_EXTERN int uvpg_pool_acquire(uvpg_pool_t *pool, uvpg_acquire_cb cb,
                                   void *data,
                                   uvpg_acquire_t **req) UVPG_NOEXCEPT {
   if (!pool) {
+    if (req) {
+      *req = nullptr; // as on every failure (uvpg_pool_acquire(3))
+    }
     return UV_EINVAL;
   }
   return acquire(pool, pool->opts.timeout, cb, data, req);
@@ -211,7 +214,10 @@ UVPG_EXTERN int uvpg_pool_release(uvpg_pool_t *pool,
     return UV_EINVAL;
   }
   auto *s = dynamic_cast<pool_slot *>(conn->lessor);
-  if (!s || s->pool != pool || s->ph != pool_slot::phase::lent) {
+  // A lent connection the program closed (uvpg_conn_close()) has left
+  // the pool already, though the pool hears of it only from the loop.
+  if (!s || s->pool != pool || s->ph != pool_slot::phase::lent ||
+      conn->close_requested) {
     return UV_EINVAL;
   }
   uvpg::detail::loop_scope scope(pool->loop);
