@@ -227,7 +227,9 @@ void pool_impl::deadline_passed() noexcept {
     auto waited = std::chrono::milliseconds(
         (uv_hrtime() - w->since_ns) / 1000000);
     forget(w);
-    if (!w->abandoned()) {
+    if (w->canceled) {
+      w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
+    } else if (!w->abandoned()) {
       ++st.timeouts;
       st.wait_ns += uv_hrtime() - w->since_ns;
       w->deliver(nullptr, UV_ETIMEDOUT, timeout_text(waited));
@@ -395,6 +397,75 @@ void pool_impl::lend(pool_slot *s, pool_waiter *w) noexcept {
   st.wait_ns += s->lent_at_ns - w->since_ns;
   w->deliver(s->c, 0, {});
   delete w;
+}
+
+// ---- pool-level statements on shared connections ----
+
+void shared_call::deliver(conn_impl *, int status,
+                          const std::string &why) noexcept {
+  // Only the deadline comes here.
+  told = true;
+  ++pool->st.timeouts;
+  conn_impl *c = slot->c;
+  if (c && c->st == conn_impl::state::ready && c->sent.head == this &&
+      c->sent_count == 1 && !c->cancel_pending && !done) {
+    // Alone on the wire: a cancel can hit it only.
+    timed_out = true;
+    c->cancel_running();
+    c->arm_timer(cancel_grace_ms);
+  }
+  too_late(status, "pool: no result within the call's deadline (" + why +
+                       ")");
+}
+
+void shared_call::complete(conn_impl *c, int status, PGresult *res) noexcept {
+  pool->forget(this); // its deadline
+  if (told) {
+    PQclear(res);
+    return;
+  }
+  answer(c, status, res);
+}
+
+void shared_call::retire() noexcept {
+  pool_impl *p = pool;
+  p->forget(this);
+  p->shared_done(slot);
+  delete this;
+  p->unref();
+}
+
+pool_slot *pool_impl::shareable(std::string_view sql) noexcept {
+  if (closing || !waiters.empty()) {
+    return nullptr; // leases first
+  }
+  sql_shape shape = shape_of(sql);
+  return shape.cacheable && shape.session_neutral ? shared_slot() : nullptr;
+}
+
+void pool_impl::start_shared(pool_slot *s, shared_call *o,
+                             std::string_view sql, params args, bool binary,
+                             std::chrono::milliseconds timeout) {
+  std::string err;
+  query_options qo;
+  qo.binary_results = binary; // no timeout: the pool keeps the deadline
+  if (!fill_query_op(s->c, o, sql, std::move(args), qo, err)) {
+    // Refused before the wire: it fails in its turn, like a query's.
+    o->refused = UVPG_EPARAM;
+    o->refused_why = err;
+  }
+  o->pool = this;
+  o->slot = s;
+  ++s->shared;
+  add_ref();
+  if (timeout.count() > 0) {
+    // uv_now() of this loop turn: the deadline may come a little early,
+    // never late.
+    o->deadline_ms = uv_now(loop) + static_cast<uint64_t>(timeout.count());
+    o->deadline_it = deadlines.emplace(o->deadline_ms, o);
+    arm_deadline();
+  }
+  s->c->submit(o);
 }
 
 // ---- opening connections ----
@@ -989,42 +1060,10 @@ future<T> on_pooled(pool &p, std::chrono::milliseconds timeout, F fn) {
 
 namespace {
 
-// A pool-level statement pipelined on an idle connection it does not
-// lease: the statement is its own implicit transaction and leaves the
-// session as it was (sql_shape::session_neutral), so the connection
-// stays free to share.  Its deadline is the pool's (a pool_waiter in
-// `deadlines`): at the deadline the caller is told; the statement is
-// cancelled on the server when it runs alone, else its result is
-// dropped when it comes.
-struct shared_call final : detail::pool_waiter, detail::op {
-  pool_impl *pool = nullptr;
-  detail::pool_slot *slot = nullptr;
+// The C++ form of a shared call: a promise.
+struct promise_call final : detail::shared_call {
   promise<result> p;
-  bool told = false;
-
-  bool pool_owned() const noexcept override { return false; }
-  void deliver(conn_impl *, int status,
-               const std::string &why) noexcept override {
-    // Only the deadline comes here.
-    told = true;
-    ++pool->st.timeouts;
-    conn_impl *c = slot->c;
-    p.set_exception(detail::status_error(
-        status, "pool: no result within the call's deadline (" + why + ")"));
-    if (c && c->st == conn_impl::state::ready && c->sent.head == this &&
-        c->sent_count == 1 && !c->cancel_pending && !done) {
-      // Alone on the wire: a cancel can hit it only.
-      timed_out = true;
-      c->cancel_running();
-      c->arm_timer(detail::cancel_grace_ms);
-    }
-  }
-  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-    pool->forget(this); // its deadline
-    if (told) {
-      PQclear(res);
-      return;
-    }
+  void answer(conn_impl *c, int status, PGresult *res) noexcept override {
     if (status >= 0) {
       p.set_value(result(res, c->types));
       return;
@@ -1033,11 +1072,8 @@ struct shared_call final : detail::pool_waiter, detail::op {
     PQclear(res);
     p.set_exception(e);
   }
-  void retire() noexcept override {
-    pool->forget(this);
-    pool->shared_done(slot);
-    pool->unref();
-    delete this;
+  void too_late(int status, const std::string &why) noexcept override {
+    p.set_exception(detail::status_error(status, why));
   }
 };
 
@@ -1051,39 +1087,14 @@ future<result> pool::query(std::string_view sql, params args,
   auto timeout = opts.timeout.count() > 0 ? opts.timeout : _impl->opts.timeout;
   pool_impl *p = _impl;
   detail::loop_scope scope(p->loop);
-  if (!p->closing && p->waiters.empty()) {
-    // Nobody waits for a lease: a statement that leaves the session as
-    // it was is pipelined on the least loaded idle connection.
-    detail::sql_shape shape = detail::shape_of(sql);
-    detail::pool_slot *s = shape.cacheable && shape.session_neutral
-                               ? p->shared_slot()
-                               : nullptr;
-    if (s) {
-      auto *o = new shared_call;
-      std::string err;
-      query_options qo = opts;
-      qo.timeout = std::chrono::milliseconds(0); // the pool keeps it
-      if (!detail::fill_query_op(s->c, o, sql, std::move(args), qo, err)) {
-        delete o;
-        return make_exception_future<result>(
-            detail::status_error(UVPG_EPARAM, err));
-      }
-      o->pool = p;
-      o->slot = s;
-      auto f = o->p.get_future();
-      ++s->shared;
-      p->add_ref();
-      if (timeout.count() > 0) {
-        // uv_now() of this loop turn: the deadline may come a little
-        // early, never late.
-        o->deadline_ms = uv_now(p->loop) +
-                         static_cast<uint64_t>(timeout.count());
-        o->deadline_it = p->deadlines.emplace(o->deadline_ms, o);
-        p->arm_deadline();
-      }
-      s->c->submit(o);
-      return f;
-    }
+  if (detail::pool_slot *s = p->shareable(sql)) {
+    // Nobody waits for a lease and the statement leaves the session as
+    // it was: pipelined on the least loaded idle connection.
+    auto *o = new promise_call;
+    auto f = o->p.get_future();
+    p->start_shared(s, o, sql, std::move(args), opts.binary_results,
+                    timeout);
+    return f;
   }
   uint64_t start = detail::now_ms(_impl->loop);
   uv_loop_t *loop = _impl->loop;

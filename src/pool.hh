@@ -79,6 +79,29 @@ struct pool_waiter {
   std::multimap<uint64_t, pool_waiter *>::iterator deadline_it;
 };
 
+/// A pool-level statement pipelined on an idle connection it does not
+/// lease (pool_impl::shareable): it is its own implicit transaction and
+/// leaves the session as it was, so the connection stays free to share.
+/// Its deadline is the pool's (it waits in `deadlines` as a waiter): at
+/// the deadline the caller is told; the statement is cancelled on the
+/// server when it runs alone, else its result is dropped when it comes.
+struct shared_call : pool_waiter, op {
+  pool_impl *pool = nullptr;
+  pool_slot *slot = nullptr;
+  bool told = false; // the deadline passed: the caller knows
+
+  /// The outcome: `res` is the callee's (a C++ result, or PQclear).
+  virtual void answer(conn_impl *c, int status, PGresult *res) noexcept = 0;
+  /// The deadline passed first.
+  virtual void too_late(int status, const std::string &why) noexcept = 0;
+
+  bool pool_owned() const noexcept override { return false; }
+  void deliver(conn_impl *c, int status,
+               const std::string &why) noexcept override;
+  void complete(conn_impl *c, int status, PGresult *res) noexcept override;
+  void retire() noexcept override;
+};
+
 struct pool_impl {
   pool_impl(uv_loop_t *loop, std::string conninfo, const pool_options &o);
   pool_impl(const pool_impl &) = delete;
@@ -155,6 +178,15 @@ struct pool_impl {
   /// A hook's continuation is done with `s`: false when the slot is gone.
   bool hook_done(pool_slot *s) noexcept;
 
+  /// The connection to pipeline `sql` on without a lease, or null: it
+  /// leaves the session as it was, nobody waits for a lease, and a
+  /// connection has room.
+  pool_slot *shareable(std::string_view sql) noexcept;
+  /// Fills `o` and sends it on `s` (one refused before the wire, for
+  /// its placeholders or parameters, fails in its turn).
+  void start_shared(pool_slot *s, shared_call *o, std::string_view sql,
+                    params args, bool binary,
+                    std::chrono::milliseconds timeout);
   /// An idle connection a pool-level statement may be pipelined on:
   /// the least loaded, or null.
   pool_slot *shared_slot() noexcept;

@@ -838,6 +838,51 @@ static void test_clear(void) {
   close_pool(&loop, pool);
 }
 
+/* uvpg_pool_query(3): statements that leave the session as it was are
+ * pipelined on idle connections (no lease), and the pool's timeout_ms
+ * bounds the statement too: a slow one hears UV_ETIMEDOUT with no
+ * connection, is cancelled, and the connection serves the next one. */
+static void test_query_shared_deadline(void) {
+  uv_loop_t loop;
+  uvpg_pool_t *pool;
+  uvpg_pool_stats_t s;
+  char arg[16];
+  const char *p[1];
+  int i;
+  CHECK_EQ(uv_loop_init(&loop), 0);
+  pool = make_pool(&loop, 2, 2, 300, 0);
+  wait_idle(&loop, pool, 2);
+  for (i = 0; i < 20; i++) {
+    snprintf(arg, sizeof arg, "%d", i);
+    p[0] = arg;
+    CHECK_EQ(pool_query(pool, "SELECT $1::int + 1", 1, p, i), 0);
+  }
+  run_until(&loop, &st.queries, 20);
+  for (i = 0; i < 20; i++) {
+    char want[16];
+    snprintf(want, sizeof want, "%d", i + 1);
+    CHECK_EQ(st.q_calls[i], 1);
+    CHECK_STR(st.q_value[i], want);
+  }
+  uvpg_pool_get_stats(pool, &s);
+  CHECK_EQ(s.acquired, 0); /* no lease was taken */
+  CHECK_EQ(s.opened, 2);
+  CHECK_EQ(pool_query(pool, "SELECT pg_sleep(5)", 0, NULL, 30), 0);
+  run_until(&loop, &st.q_calls[30], 1);
+  CHECK_EQ(st.q_status[30], UV_ETIMEDOUT);
+  CHECK_EQ(st.q_had_conn[30], 0);
+  CHECK_EQ(pool_query(pool, "SELECT 7", 0, NULL, 31), 0);
+  run_until(&loop, &st.q_calls[31], 1);
+  CHECK_EQ(st.q_status[31], 0);
+  CHECK_STR(st.q_value[31], "7");
+  uvpg_pool_get_stats(pool, &s);
+  CHECK_EQ(s.lost, 0);
+  CHECK_EQ(s.closed, 0);
+  CHECK_EQ(st.q_calls[30], 1);
+  close_pool(&loop, pool);
+  CHECK(!st.called_inside);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_pool_opts_init: the documented defaults", test_opts_init},
@@ -869,6 +914,9 @@ int main(void) {
        "lease",
        test_release_pending},
       {"uvpg_pool_clear: new connections from now on", test_clear},
+      {"uvpg_pool_query: shared connections, and the deadline bounds the "
+       "statement",
+       test_query_shared_deadline},
   };
   return ctest_run("pool-capi", cases, sizeof cases / sizeof cases[0],
                    reset);

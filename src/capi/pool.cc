@@ -1,6 +1,7 @@
 // The C ABI of pools (uvpg/pool.h) over pool_impl (src/pool.hh).  The C
 // handle is the pool itself; a C acquire is a pool_waiter whose request
 // handle the program may cancel until its callback has run.
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -57,52 +58,86 @@ int acquire(uvpg_pool_t *pool, std::chrono::milliseconds timeout,
   });
 }
 
-// uvpg_pool_query(): the acquire, then the statement, then the release
-// after the program's callback.
-struct pool_query {
-  std::string sql;
-  std::vector<std::string> values;
-  std::vector<bool> nulls;
+// uvpg_pool_query() as a shared call (pool.hh): pipelined on an idle
+// connection, no lease.
+struct c_call final : uvpg::detail::shared_call {
   uvpg_query_cb cb = nullptr;
   void *data = nullptr;
+  void answer(conn_impl *c, int status, PGresult *res) noexcept override {
+    cb(c_handle(c), status, reinterpret_cast<uvpg_result_t *>(res), data);
+  }
+  void too_late(int status, const std::string &) noexcept override {
+    cb(nullptr, status, nullptr, data);
+  }
 };
 
-void query_done(uvpg_conn_t *conn, int status, uvpg_result_t *res,
-                void *data) {
-  auto *q = static_cast<pool_query *>(data);
-  q->cb(conn, status, res, q->data);
+// Otherwise the acquire, then the statement under what is left of the
+// deadline, then the release after the program's callback.
+struct pool_query {
+  std::string sql;
+  uvpg::params args;
+  uvpg_query_cb cb = nullptr;
+  void *data = nullptr;
+  uint64_t start_ms = 0;
+  std::chrono::milliseconds timeout{0};
+};
+
+void give_back(uvpg_conn_t *conn) {
   auto *s = dynamic_cast<pool_slot *>(conn->lessor);
   if (s && s->ph == pool_slot::phase::lent) {
     s->pool->returned(s);
   }
-  delete q;
 }
 
-void query_acquired(uvpg_pool_t *, int status, uvpg_conn_t *conn,
+struct lease_query final : uvpg::detail::op {
+  uvpg_query_cb cb = nullptr;
+  void *data = nullptr;
+  void complete(conn_impl *c, int status, PGresult *res) noexcept override {
+    cb(c_handle(c), status, reinterpret_cast<uvpg_result_t *>(res), data);
+    give_back(c_handle(c)); // a timed-out statement drains first
+  }
+};
+
+void query_acquired(uvpg_pool_t *pool, int status, uvpg_conn_t *conn,
                     void *data) {
-  auto *q = static_cast<pool_query *>(data);
+  std::unique_ptr<pool_query> q(static_cast<pool_query *>(data));
   if (status < 0) {
     q->cb(nullptr, status, nullptr, q->data);
-    delete q;
     return;
   }
-  std::vector<const char *> params;
-  for (size_t i = 0; i < q->values.size(); ++i) {
-    params.push_back(q->nulls[i] ? nullptr : q->values[i].c_str());
-  }
-  int rc = uvpg_conn_query(conn, q->sql.c_str(),
-                           static_cast<int>(params.size()), params.data(),
-                           query_done, q);
-  if (rc < 0) {
-    // Called from the loop (an acquire callback): the program hears of
-    // the refusal through its own callback, once.
-    q->cb(conn, rc, nullptr, q->data);
-    auto *s = dynamic_cast<pool_slot *>(conn->lessor);
-    if (s && s->ph == pool_slot::phase::lent) {
-      s->pool->returned(s);
+  uvpg::query_options qo;
+  if (q->timeout.count() > 0) {
+    uint64_t used = uv_now(pool->loop) - q->start_ms;
+    if (used >= static_cast<uint64_t>(q->timeout.count())) {
+      q->cb(nullptr, UV_ETIMEDOUT, nullptr, q->data);
+      give_back(conn);
+      return;
     }
-    delete q;
+    qo.timeout = q->timeout - std::chrono::milliseconds(used);
   }
+  auto *o = new lease_query;
+  o->cb = q->cb;
+  o->data = q->data;
+  std::string err;
+  if (!uvpg::detail::fill_query_op(conn, o, q->sql, std::move(q->args), qo,
+                                   err)) {
+    // Refused before the wire: failed in its turn, as uvpg_conn_query's.
+    o->refused = UVPG_EPARAM;
+    o->refused_why = err;
+  }
+  conn->submit(o);
+}
+
+// The C parameters as text values; NULL is SQL NULL.
+uvpg::params text_params(int nparams, const char *const *params) {
+  uvpg::params out(static_cast<size_t>(nparams));
+  for (int i = 0; i < nparams; ++i) {
+    if (params[i]) {
+      out[static_cast<size_t>(i)].null = false;
+      out[static_cast<size_t>(i)].bytes = params[i];
+    }
+  }
+  return out;
 }
 
 } // namespace
@@ -232,14 +267,24 @@ UVPG_EXTERN int uvpg_pool_query(uvpg_pool_t *pool, const char *sql,
     return UV_EINVAL;
   }
   return capi_guard([&] {
+    uvpg::detail::loop_scope scope(pool->loop);
+    if (pool_slot *s = pool->shareable(sql)) {
+      auto o = std::make_unique<c_call>();
+      o->cb = cb;
+      o->data = data;
+      uvpg::params args = text_params(nparams, params);
+      // Nothing throws from here: the engine has it.
+      pool->start_shared(s, o.release(), sql, std::move(args), false,
+                         pool->opts.timeout);
+      return 0;
+    }
     auto q = std::make_unique<pool_query>();
     q->sql = sql;
-    for (int i = 0; i < nparams; ++i) {
-      q->nulls.push_back(params[i] == nullptr);
-      q->values.emplace_back(params[i] ? params[i] : "");
-    }
+    q->args = text_params(nparams, params);
     q->cb = cb;
     q->data = data;
+    q->start_ms = uv_now(pool->loop);
+    q->timeout = pool->opts.timeout;
     int rc = acquire(pool, pool->opts.timeout, query_acquired, q.get(),
                      nullptr);
     if (rc == 0) {
