@@ -73,8 +73,12 @@ pool_impl::pool_impl(uv_loop_t *l, std::string info, const pool_options &o)
     t->data = this;
     ++open_handles;
   }
-  // The maintenance tick must not keep a loop alive on its own.
+  // Neither the maintenance tick nor the deadline timer (left running
+  // past the last deadline, see arm_deadline()) keeps a loop alive on
+  // its own: whoever waits has a connection, a connect or the retry
+  // timer that does.
   uv_unref(reinterpret_cast<uv_handle_t *>(&maint_timer));
+  uv_unref(reinterpret_cast<uv_handle_t *>(&deadline_timer));
   uint64_t tick = 1000;
   if (auto idle_ms = opts.max_inactive_connection_lifetime.count();
       idle_ms > 0) {
