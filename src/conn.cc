@@ -552,6 +552,12 @@ future<result> connection::query(std::string_view sql, params args) {
 
 future<void> connection::executemany(std::string_view sql,
                                      std::vector<params> rows) {
+  return executemany(sql, std::move(rows), query_options{});
+}
+
+future<void> connection::executemany(std::string_view sql,
+                                     std::vector<params> rows,
+                                     const query_options &opts) {
   if (!_impl) {
     return make_exception_future<void>(
         detail::status_error(UVPG_ECLOSED,
@@ -611,6 +617,8 @@ future<void> connection::executemany(std::string_view sql,
   auto f = detail::future_of<result>(o);
   o->sql = std::move(*text);
   o->simple = false;
+  o->timeout = opts.timeout;
+  o->binary_results = opts.binary_results;
   o->rows = rows.size();
   o->values.reserve(rows.size() * n);
   for (params &row : rows) {

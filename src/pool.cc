@@ -231,6 +231,10 @@ void pool_impl::deadline_passed() noexcept {
     auto waited = std::chrono::milliseconds(
         (uv_hrtime() - w->since_ns) / 1000000);
     forget(w);
+    if (!w->pool_owned()) {
+      w->deliver(nullptr, UV_ETIMEDOUT, {}); // a shared call: its own words
+      continue;
+    }
     if (w->canceled) {
       w->deliver(nullptr, UV_ECANCELED, "pool: acquire canceled");
     } else if (!w->abandoned()) {
@@ -303,9 +307,17 @@ pool_slot *pool_impl::free_slot() noexcept {
 
 pool_slot *pool_impl::shared_slot() noexcept {
   pool_slot *best = nullptr;
+  uint64_t now = uv_now(loop);
   for (pool_slot *s : idle) {
+    if ((opts.max_queries && s->c->statements >= opts.max_queries) ||
+        (s->expires_ms && now >= s->expires_ms)) {
+      s->doomed = true; // replaced once its statements are done
+    }
+    // One with an overdue statement in flight is passed over: what is
+    // pipelined behind it would wait for it.
     if (s->c->st == conn_impl::state::ready && !s->c->close_requested &&
-        !s->doomed && (!best || s->shared < best->shared)) {
+        !s->doomed && s->told == 0 &&
+        (!best || s->shared < best->shared)) {
       best = s;
       if (s->shared == 0) {
         break;
@@ -405,27 +417,46 @@ void pool_impl::lend(pool_slot *s, pool_waiter *w) noexcept {
 
 // ---- pool-level statements on shared connections ----
 
+namespace {
+
+// When every statement in flight on `c` has been told its deadline
+// passed, a cancel harms nobody, whichever of them it meets: the one
+// running is cancelled (the grace bounds it), and the connection is
+// reused once they are through.
+void cancel_if_all_told(conn_impl *c) noexcept {
+  if (!c || c->st != conn_impl::state::ready || c->cancel_pending ||
+      !c->sent.head) {
+    return;
+  }
+  for (op *o = c->sent.head; o; o = o->next) {
+    auto *sc = dynamic_cast<shared_call *>(o);
+    if (!o->notified && !(sc && sc->told)) {
+      return;
+    }
+  }
+  c->sent.head->timed_out = true;
+  c->cancel_running();
+  c->arm_timer(cancel_grace_ms);
+}
+
+} // namespace
+
 void shared_call::deliver(conn_impl *, int status,
-                          const std::string &why) noexcept {
+                          const std::string &) noexcept {
   // Only the deadline comes here.
   told = true;
+  ++slot->told;
   ++pool->st.timeouts;
-  conn_impl *c = slot->c;
-  if (c && c->st == conn_impl::state::ready && c->sent.head == this &&
-      c->sent_count == 1 && !c->cancel_pending && !done) {
-    // Alone on the wire: a cancel can hit it only.
-    timed_out = true;
-    c->cancel_running();
-    c->arm_timer(cancel_grace_ms);
-  }
-  too_late(status, "pool: no result within the call's deadline (" + why +
-                       ")");
+  cancel_if_all_told(slot->c);
+  too_late(status, "pool: no result within the call's deadline of " +
+                       std::to_string(timeout_ms) + " ms");
 }
 
 void shared_call::complete(conn_impl *c, int status, PGresult *res) noexcept {
   pool->forget(this); // its deadline
   if (told) {
     PQclear(res);
+    cancel_if_all_told(c); // the next one may be overdue too
     return;
   }
   answer(c, status, res);
@@ -433,6 +464,9 @@ void shared_call::complete(conn_impl *c, int status, PGresult *res) noexcept {
 
 void shared_call::retire() noexcept {
   pool_impl *p = pool;
+  if (told) {
+    --slot->told;
+  }
   p->forget(this);
   p->shared_done(slot);
   delete this;
@@ -440,8 +474,11 @@ void shared_call::retire() noexcept {
 }
 
 pool_slot *pool_impl::shareable(std::string_view sql) noexcept {
-  if (closing || !waiters.empty()) {
-    return nullptr; // leases first
+  if (closing || !waiters.empty() || opts.setup ||
+      opts.reset == pool_reset::always) {
+    // Leases first; a setup hook or a reset after every statement needs
+    // a lease of its own.
+    return nullptr;
   }
   sql_shape shape = shape_of(sql);
   return shape.cacheable && shape.session_neutral ? shared_slot() : nullptr;
@@ -460,12 +497,12 @@ void pool_impl::start_shared(pool_slot *s, shared_call *o,
   }
   o->pool = this;
   o->slot = s;
+  o->since_ns = uv_hrtime();
+  o->timeout_ms = static_cast<uint64_t>(timeout.count());
   ++s->shared;
   add_ref();
   if (timeout.count() > 0) {
-    // uv_now() of this loop turn: the deadline may come a little early,
-    // never late.
-    o->deadline_ms = uv_now(loop) + static_cast<uint64_t>(timeout.count());
+    o->deadline_ms = now_ms(loop) + static_cast<uint64_t>(timeout.count());
     o->deadline_it = deadlines.emplace(o->deadline_ms, o);
     arm_deadline();
   }
@@ -1114,10 +1151,18 @@ future<result> pool::query(std::string_view sql, params args,
 
 future<void> pool::executemany(std::string_view sql,
                                std::vector<params> rows) {
-  return on_pooled<void>(*this, timeout(),
-                         [sql = std::string(sql), rows = std::move(rows)](
-                             connection &c) mutable {
-                           return c.executemany(sql, std::move(rows));
+  if (!_impl) {
+    throw usage_error("pool::executemany: the pool handle is empty");
+  }
+  auto timeout = _impl->opts.timeout;
+  uint64_t start = detail::now_ms(_impl->loop);
+  uv_loop_t *loop = _impl->loop;
+  return on_pooled<void>(*this, timeout,
+                         [sql = std::string(sql), rows = std::move(rows),
+                          timeout, start, loop](connection &c) mutable {
+                           query_options o;
+                           o.timeout = remaining(loop, start, timeout);
+                           return c.executemany(sql, std::move(rows), o);
                          });
 }
 

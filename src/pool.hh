@@ -49,6 +49,7 @@ struct pool_slot final : conn_lessor, free_observer {
   std::list<pool_slot *>::iterator idle_it;
   connection hook_conn; // the handle a hook runs on (init, setup, reset)
   unsigned shared = 0;  // pool-level statements in flight on it, idle
+  unsigned told = 0;    // of those, told their deadline passed
   bool in_hook = false; // a hook's continuation still holds the slot
   bool freed = false;   // its engine went meanwhile: the hook deletes it
 
@@ -89,6 +90,7 @@ struct shared_call : pool_waiter, op {
   pool_impl *pool = nullptr;
   pool_slot *slot = nullptr;
   bool told = false; // the deadline passed: the caller knows
+  uint64_t timeout_ms = 0;
 
   /// The outcome: `res` is the callee's (a C++ result, or PQclear).
   virtual void answer(conn_impl *c, int status, PGresult *res) noexcept = 0;

@@ -738,4 +738,64 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   CHECK(p.stats().closed == 0);
 }
 
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "executemany through the pool: the deadline bounds the "
+                  "batch") {
+  pool_options o = small(1, 1);
+  o.timeout = std::chrono::milliseconds(300);
+  pool p = pool::create(&loop, test::dsn(), o);
+  settle(&loop, p, 1);
+  auto f = p.executemany("SELECT pg_sleep($1::float8)", {{0.2}, {0.2}, {0.2}});
+  CHECK(status_of(&loop, std::move(f)) == UV_ETIMEDOUT);
+  CHECK(test::wait(&loop, p.fetchval<int>("SELECT 4"), 10) == 4);
+  CHECK(p.stats().lost == 0);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "overdue shared statements are cancelled once all on the "
+                  "connection are told; counters stay exact") {
+  pool_options o = small(1, 1);
+  o.timeout = std::chrono::milliseconds(300);
+  pool p = pool::create(&loop, test::dsn(), o);
+  settle(&loop, p, 1);
+  auto slow = p.fetchval<int>("SELECT 1 FROM pg_sleep(30)");
+  auto behind = p.fetchval<int>("SELECT 2");
+  CHECK(status_of(&loop, std::move(slow)) == UV_ETIMEDOUT);
+  CHECK(status_of(&loop, std::move(behind)) == UV_ETIMEDOUT);
+  // The sleep was cancelled: the connection is free again long before
+  // the sleep would have ended.
+  connection c = test::wait(&loop, p.acquire(std::chrono::milliseconds(10000)),
+                            10);
+  CHECK(test::wait(&loop, c.fetchval<int>("SELECT 3")) == 3);
+  auto s = p.stats();
+  CHECK(s.timeouts == 2);
+  CHECK(s.wait_ns < 10ull * 1000 * 1000 * 1000);
+  CHECK(s.lost == 0);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "a deadline counts from the call, not from an old loop "
+                  "time") {
+  pool_options o = small(1, 1);
+  o.timeout = std::chrono::milliseconds(200);
+  pool p = pool::create(&loop, test::dsn(), o);
+  settle(&loop, p, 1);
+  uv_sleep(300); // the program was busy: uv_now() is stale
+  CHECK(test::wait(&loop, p.fetchval<int>("SELECT 5")) == 5);
+}
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "the setup hook runs for pool-level statements too") {
+  int setups = 0;
+  pool_options o = small(1, 1);
+  o.setup = [&setups](connection &) {
+    ++setups;
+    return uvpg::make_ready_future();
+  };
+  pool p = pool::create(&loop, test::dsn(), o);
+  settle(&loop, p, 1);
+  CHECK(test::wait(&loop, p.fetchval<int>("SELECT 7")) == 7);
+  CHECK(setups == 1);
+}
+
 TEST_SUITE_END();

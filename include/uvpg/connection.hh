@@ -160,6 +160,10 @@ public:
   /// the call and leaves none of them done.  Every set has the same
   /// number of parameters, and each column one type.
   future<void> executemany(std::string_view sql, std::vector<params> rows);
+  /// As executemany(sql, rows), with a deadline for the whole batch
+  /// (query_options::timeout, as for query()).
+  future<void> executemany(std::string_view sql, std::vector<params> rows,
+                           const query_options &opts);
 
   /// Runs a COPY ... FROM STDIN and resolves with its writer once the
   /// server accepts data (see uvpg/copy.hh).  Fails with UV_EINVAL when

@@ -93,7 +93,11 @@ struct lease_query final : uvpg::detail::op {
   uvpg_query_cb cb = nullptr;
   void *data = nullptr;
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-    cb(c_handle(c), status, reinterpret_cast<uvpg_result_t *>(res), data);
+    // Its deadline passed first: no connection, as uvpg_pool_query(3)
+    // says.
+    uvpg_conn_t *conn = status == UV_ETIMEDOUT && !res ? nullptr
+                                                       : c_handle(c);
+    cb(conn, status, reinterpret_cast<uvpg_result_t *>(res), data);
     give_back(c_handle(c)); // a timed-out statement drains first
   }
 };
