@@ -291,14 +291,11 @@ void pool_impl::serve() noexcept {
 
 // Lends `s` to `w` (which it deletes), after the setup hook if any.
 pool_slot *pool_impl::free_slot() noexcept {
-  for (auto it = idle.begin(); it != idle.end();) {
-    pool_slot *s = *it++;
-    if (s->c->st != conn_impl::state::ready || s->c->close_requested) {
-      close_slot(s); // known dead: never handed out
-      it = idle.begin();
-      continue;
-    }
-    if (s->shared == 0) {
+  for (pool_slot *s : idle) {
+    // Known dead: never handed out.  A lost one is dropped when the
+    // engine tells its lessor, after its statements failed as lost.
+    if (s->shared == 0 && s->c->st == conn_impl::state::ready &&
+        !s->c->close_requested) {
       return s;
     }
   }
