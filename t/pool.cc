@@ -77,11 +77,11 @@ TEST_CASE_FIXTURE(test::loop_fixture, "create_filled waits for minsize") {
 }
 
 TEST_CASE_FIXTURE(test::loop_fixture,
-                  "create_filled fails with the connect error, wrong password") {
-  std::string dsn = test::dsn() + " password=wrong-secret-pw";
-  // Only meaningful where the server asks for a password; trust auth
-  // accepts any, so use a user that does not exist instead.
-  dsn = test::dsn() + " user=uvpg_no_such_user";
+                  "create_filled fails with the connect error (a role that "
+                  "does not exist)") {
+  // The test cluster trusts every local user, so a wrong password would
+  // pass: a role that does not exist is refused instead.
+  std::string dsn = test::dsn() + " user=uvpg_no_such_user";
   auto f = pool::create_filled(&loop, dsn, small(1, 2));
   REQUIRE(test::run_until(&loop, [&] { return f.available(); }));
   CHECK(f.failed());
