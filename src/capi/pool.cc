@@ -1,6 +1,7 @@
 // The C ABI of pools (uvpg/pool.h) over pool_impl (src/pool.hh).  The C
 // handle is the pool itself; a C acquire is a pool_waiter whose request
 // handle the program may cancel until its callback has run.
+#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -181,9 +182,13 @@ UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
   if (opts->maxsize && opts->minsize > opts->maxsize) {
     return UV_EINVAL;
   }
-  if (opts->reset != UVPG_POOL_RESET_AUTO &&
-      opts->reset != UVPG_POOL_RESET_ALWAYS &&
-      opts->reset != UVPG_POOL_RESET_TRANSACTION) {
+  // Read as the int it is stored as: a C program may have put any value
+  // there, and loading an out-of-range enum is undefined in C++.
+  int reset = 0;
+  static_assert(sizeof reset == sizeof opts->reset);
+  std::memcpy(&reset, &opts->reset, sizeof reset);
+  if (reset != UVPG_POOL_RESET_AUTO && reset != UVPG_POOL_RESET_ALWAYS &&
+      reset != UVPG_POOL_RESET_TRANSACTION) {
     return UV_EINVAL;
   }
   return capi_guard([&] {
@@ -207,7 +212,7 @@ UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
     o.max_queries = opts->max_queries;
     o.max_inactive_connection_lifetime = milliseconds(opts->max_inactive_ms);
     o.max_lifetime = milliseconds(opts->max_lifetime_ms);
-    o.reset = static_cast<uvpg::pool_reset>(opts->reset);
+    o.reset = static_cast<uvpg::pool_reset>(reset);
     uvpg::detail::loop_scope scope(loop);
     auto *p = new uvpg_pool_s(loop, conninfo ? conninfo : "", o);
     p->kick();
