@@ -478,7 +478,8 @@ pool_slot *pool_impl::shareable(std::string_view sql) noexcept {
     return nullptr;
   }
   sql_shape shape = shape_of(sql);
-  return shape.cacheable && shape.session_neutral ? shared_slot() : nullptr;
+  return shape.cacheable && session_neutral(sql, shape) ? shared_slot()
+                                                       : nullptr;
 }
 
 void pool_impl::start_shared(pool_slot *s, shared_call *o,

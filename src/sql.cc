@@ -232,40 +232,50 @@ namespace uvpg::detail {
 
 namespace {
 
-// Words that, anywhere in a statement (a function's name, a table
-// name, a literal), make it touch session state: a conservative test,
-// so a false alarm only costs a reset.
-bool mentions_session_state(std::string_view sql) {
-  std::string low(sql);
-  for (char &ch : low) {
-    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  }
-  for (const char *w : {"set_config", "pg_settings", "advisory_lock",
-                        "listen", "dblink", "pg_temp", "setseed", "nextval",
-                        "setval"}) {
-    if (low.find(w) != std::string::npos) {
-      return true;
+// Where `lower` (a lower-case word) occurs in `sql` from `from`, in any
+// case; npos when nowhere.
+size_t find_nocase(std::string_view sql, std::string_view lower,
+                   size_t from = 0) {
+  for (size_t i = from; i + lower.size() <= sql.size(); ++i) {
+    if (strncasecmp(sql.data() + i, lower.data(), lower.size()) == 0) {
+      return i;
     }
   }
-  for (size_t i = low.find("temp"); i != std::string::npos;
-       i = low.find("temp", i + 1)) {
-    size_t end = i + 4;
-    if (low.compare(i, 9, "temporary") == 0) {
-      end = i + 9;
-    }
-    if ((i == 0 || !ident_char(low[i - 1])) &&
-        (end == low.size() || !ident_char(low[end]))) {
-      return true;
-    }
-  }
-  return false;
+  return std::string_view::npos;
 }
 
 } // namespace
 
+// Words that, anywhere in a statement (a function's name, a table
+// name, a literal), make it touch session state: a conservative test,
+// so a false alarm only costs a reset.
+bool session_neutral(std::string_view sql, const sql_shape &shape) {
+  if (!shape.single || !shape.neutral_start) {
+    return false;
+  }
+  for (std::string_view w : {"set_config", "pg_settings", "advisory_lock",
+                             "listen", "dblink", "pg_temp", "setseed",
+                             "nextval", "setval"}) {
+    if (find_nocase(sql, w) != std::string_view::npos) {
+      return false;
+    }
+  }
+  for (size_t i = find_nocase(sql, "temp"); i != std::string_view::npos;
+       i = find_nocase(sql, "temp", i + 1)) {
+    size_t end = i + 4;
+    if (find_nocase(sql.substr(i, 9), "temporary") == 0) {
+      end = i + 9;
+    }
+    if ((i == 0 || !ident_char(sql[i - 1])) &&
+        (end == sql.size() || !ident_char(sql[end]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
 sql_shape shape_of(std::string_view sql) {
   sql_shape shape;
-  bool neutral_start = false;
   bool after_semicolon = false;
   bool first_word_seen = false;
   for (size_t i = 0; i < sql.size();) {
@@ -310,7 +320,7 @@ sql_shape shape_of(std::string_view sql) {
               "values", "table", "copy", "begin", "start", "commit", "end",
               "rollback", "savepoint", "release", "abort", "show", "fetch",
               "move", "close"}) {
-          neutral_start = neutral_start || w == kw;
+          shape.neutral_start = shape.neutral_start || w == kw;
         }
         i = k > i ? k : i + 1;
         continue;
@@ -318,8 +328,6 @@ sql_shape shape_of(std::string_view sql) {
     }
     ++i;
   }
-  shape.session_neutral =
-      shape.single && neutral_start && !mentions_session_state(sql);
   return shape;
 }
 

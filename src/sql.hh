@@ -39,16 +39,21 @@ struct sql_shape {
   /// WITH, VALUES, TABLE, CALL): worth a place in the statement cache.
   /// Transaction control, DDL and session commands are prepared unnamed.
   bool cacheable = false;
-  /// Leaves the session as it found it once any transaction it is in
-  /// ends: a query, DML, COPY or transaction control that names none of
-  /// the functions and words whose effects outlive a transaction
-  /// (set_config, pg_settings, advisory locks, LISTEN, dblink, TEMP and
-  /// pg_temp, setseed, nextval, setval).  A pool skips its session reset
-  /// after a lease of such statements only.  It cannot see inside a
-  /// function the statement calls.
-  bool session_neutral = false;
+  /// Starts with a query, DML, COPY or transaction control keyword
+  /// (see session_neutral()).
+  bool neutral_start = false;
 };
 sql_shape shape_of(std::string_view sql);
+
+/// Leaves the session as it found it once any transaction it is in
+/// ends: one statement, a query, DML, COPY or transaction control, that
+/// names none of the functions and words whose effects outlive a
+/// transaction (set_config, pg_settings, advisory locks, LISTEN, dblink,
+/// TEMP and pg_temp, setseed, nextval, setval).  A pool skips its
+/// session reset after a lease of such statements only.  It cannot see
+/// inside a function the statement calls.  Scans the whole text: only
+/// for pooled connections.
+bool session_neutral(std::string_view sql, const sql_shape &shape);
 
 /// Binds `%(name)s` placeholders: the statement with `$n` and the values
 /// in `$n` order.  \throws error (UVPG_EPARAM) for a missing or unused

@@ -250,9 +250,9 @@ struct conn_impl {
   uint64_t generation = 0;
   /// The pool the connection belongs to, if any (conn_lessor).
   conn_lessor *lessor = nullptr;
-  /// A statement of the program's that may have changed the session
-  /// (sql_shape::session_neutral) was submitted since the pool last
-  /// cleared this: the pool's reset is due.
+  /// A pooled connection ran a statement of the program's that may
+  /// have changed the session (session_neutral() in sql.hh) since the
+  /// pool last cleared this: the pool's reset is due.
   bool session_touched = false;
   /// Statements the program submitted (the pool's max_queries).
   uint64_t statements = 0;

@@ -107,11 +107,12 @@ void conn_impl::submit(op *o) {
       o->alone_in_pipeline = false;
       o->secret = true;
     }
-    if (!o->internal && !shape.session_neutral) {
-      session_touched = true;
+    if (lessor && !o->internal && !session_touched &&
+        !session_neutral(o->sql, shape)) {
+      session_touched = true; // the pool's reset is due
     }
-  } else if (!o->refused && o->describe && !o->internal &&
-             !shape_of(o->sql).session_neutral) {
+  } else if (lessor && !o->refused && o->describe && !o->internal &&
+             !session_touched && !session_neutral(o->sql, shape_of(o->sql))) {
     session_touched = true; // prepare() of a statement that may touch it
   } else if (!o->refused && !o->describe && o->timeout.count() > 0) {
     // A prepared statement with a timeout runs alone, by its text.
