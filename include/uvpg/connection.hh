@@ -107,6 +107,28 @@ struct query_options {
   std::chrono::milliseconds timeout{0};
 };
 
+namespace detail {
+/// fetchrow()'s answer: the first row, or nullopt when there is none.
+inline std::optional<row> first_row(result r) {
+  if (r.rows() == 0) {
+    return std::nullopt;
+  }
+  return r[0];
+}
+/// fetchval()'s answer: column `column` of the first row as T; no row
+/// reads as NULL (nullopt for std::optional<U>, data_error otherwise).
+template <class T> T first_value(const result &r, int column) {
+  if (r.rows() == 0) {
+    if constexpr (is_optional<T>::value) {
+      return std::nullopt;
+    } else {
+      throw data_error("fetchval: the statement returned no row");
+    }
+  }
+  return r.field(0, column).template as<T>();
+}
+} // namespace detail
+
 /// A connection to one server.  Move-only.
 class UVPG_CXX_EXTERN connection {
 public:
@@ -207,28 +229,15 @@ public:
   template <class... A>
   future<std::optional<row>> fetchrow(std::string_view sql,
                                       const A &...args) {
-    return query(sql, args...).then([](result r) -> std::optional<row> {
-      if (r.rows() == 0) {
-        return std::nullopt;
-      }
-      return r[0];
-    });
+    return query(sql, args...).then(detail::first_row);
   }
 
   /// Column `column` of the first row as T (asyncpg's fetchval).  No row
   /// reads as NULL: nullopt for std::optional<U>, data_error otherwise.
   template <class T, class... A>
   future<T> fetchval_at(int column, std::string_view sql, const A &...args) {
-    return query(sql, args...).then([column](result r) -> T {
-      if (r.rows() == 0) {
-        if constexpr (is_optional<T>::value) {
-          return std::nullopt;
-        } else {
-          throw data_error("fetchval: the statement returned no row");
-        }
-      }
-      return r.field(0, column).template as<T>();
-    });
+    return query(sql, args...).then(
+        [column](result r) { return detail::first_value<T>(r, column); });
   }
   /// The first column of the first row as T (asyncpg's fetchval).
   template <class T, class... A>
@@ -344,27 +353,13 @@ future<result> prepared_statement::fetch(const A &...args) const {
 template <class... A>
 future<std::optional<row>>
 prepared_statement::fetchrow(const A &...args) const {
-  return query(params{param(args)...})
-      .then([](result r) -> std::optional<row> {
-        if (r.rows() == 0) {
-          return std::nullopt;
-        }
-        return r[0];
-      });
+  return query(params{param(args)...}).then(detail::first_row);
 }
 
 template <class T, class... A>
 future<T> prepared_statement::fetchval(const A &...args) const {
-  return query(params{param(args)...}).then([](result r) -> T {
-    if (r.rows() == 0) {
-      if constexpr (is_optional<T>::value) {
-        return std::nullopt;
-      } else {
-        throw data_error("fetchval: the statement returned no row");
-      }
-    }
-    return r.field(0, 0).template as<T>();
-  });
+  return query(params{param(args)...}).then(
+      [](result r) { return detail::first_value<T>(r, 0); });
 }
 
 } // namespace uvpg

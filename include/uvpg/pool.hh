@@ -207,26 +207,12 @@ public:
   template <class... A>
   future<std::optional<row>> fetchrow(std::string_view sql,
                                       const A &...args) {
-    return query(sql, params{param(args)...})
-        .then([](result r) -> std::optional<row> {
-          if (r.rows() == 0) {
-            return std::nullopt;
-          }
-          return r[0];
-        });
+    return query(sql, params{param(args)...}).then(detail::first_row);
   }
   template <class T, class... A>
   future<T> fetchval(std::string_view sql, const A &...args) {
-    return query(sql, params{param(args)...}).then([](result r) -> T {
-      if (r.rows() == 0) {
-        if constexpr (is_optional<T>::value) {
-          return std::nullopt;
-        } else {
-          throw data_error("fetchval: the statement returned no row");
-        }
-      }
-      return r.field(0, 0).template as<T>();
-    });
+    return query(sql, params{param(args)...}).then(
+        [](result r) { return detail::first_value<T>(r, 0); });
   }
   template <class... A>
   future<std::string> execute(std::string_view sql, const A &...args) {
