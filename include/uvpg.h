@@ -69,7 +69,8 @@ typedef struct uvpg_connect_opts_s {
   unsigned int statement_cache_size; /* prepared statements kept; 0 = off */
   unsigned int statement_lifetime_s; /* re-prepare after; 0 = never */
   unsigned int max_cacheable_size;   /* longer statements: not cached */
-  void *reserved[6];       /* zero; room to grow without a new ABI */
+  unsigned int cancel_timeout_ms;    /* bounds a cancel request; 0 = 5000 */
+  void *reserved[5];       /* zero; room to grow without a new ABI */
 } uvpg_connect_opts_t;
 
 /* See uvpg_connect(3), uvpg_conn_query(3), uvpg_conn_close(3). */
@@ -147,6 +148,25 @@ UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
 UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
                                 int nparams, const char *const *params,
                                 uvpg_query_cb cb, void *data) UVPG_NOEXCEPT;
+
+/* See uvpg_conn_query_ex(3). */
+typedef struct uvpg_query_req_s uvpg_query_req_t;
+typedef struct uvpg_query_opts_s {
+  unsigned int timeout_ms; /* the statement's deadline; 0 = none */
+  void *reserved[4];       /* zero; room to grow without a new ABI */
+} uvpg_query_opts_t;
+UVPG_EXTERN void uvpg_query_opts_init(uvpg_query_opts_t *opts) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_conn_query_ex(uvpg_conn_t *conn, const char *sql,
+                                   int nparams, const char *const *params,
+                                   const uvpg_query_opts_t *opts,
+                                   uvpg_query_cb cb, void *data,
+                                   uvpg_query_req_t **req) UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_query_cancel(uvpg_query_req_t *req) UVPG_NOEXCEPT;
+
+/* See uvpg_conn_cancel(3). */
+typedef void (*uvpg_cancel_cb)(uvpg_conn_t *conn, int status, void *data);
+UVPG_EXTERN int uvpg_conn_cancel(uvpg_conn_t *conn, uvpg_cancel_cb cb,
+                                 void *data) UVPG_NOEXCEPT;
 
 /* See uvpg_conn_executemany(3). */
 UVPG_EXTERN int uvpg_conn_executemany(uvpg_conn_t *conn, const char *sql,

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "engine/engine.hh"
+#include "engine/cancel.hh"
 #include "sql.hh"
 
 namespace uvpg::detail {
@@ -23,6 +24,9 @@ conn_impl::conn_impl(uv_loop_t *l, const connect_options &o)
   types->enable_uuid = o.enable_uuid;
   if (opts.max_pipeline == 0) {
     opts.max_pipeline = 1;
+  }
+  if (opts.cancel_timeout.count() <= 0) {
+    opts.cancel_timeout = connect_options{}.cancel_timeout;
   }
   stmts = new stmt_cache;
   stmts->prefix = statement_prefix();
@@ -81,6 +85,10 @@ void conn_impl::close(close_waiter *w) {
     // Its callback still comes (with UV_ECANCELED or a late result);
     // resolved() then releases the handle count it holds.
     uv_cancel(reinterpret_cast<uv_req_t *>(&resolver));
+  }
+  if (cancel_pending) {
+    // Closing never waits for a cancel request: it stops now.
+    std::exchange(cancel_pending, nullptr)->abandon();
   }
   unwatch();
   if (pg) {
@@ -169,6 +177,8 @@ void conn_impl::maybe_free() {
       delete w;
     }
     fail_all(UV_ECANCELED);
+    end_cancel_waiters(UV_ECANCELED,
+                       "operation canceled: the connection was closed");
     run_callouts();
     canceled_all = true;
     // Objects bound to the connection fail their own pending work now,
@@ -190,9 +200,6 @@ void conn_impl::maybe_free() {
   }
   fail_all(UVPG_ECLOSED);
   run_callouts();
-  if (cancel_pending) {
-    cancel_pending->conn = nullptr; // it finishes on its own
-  }
   while (free_observer *o = observers) {
     observers = o->next_observer;
     o->next_observer = nullptr;
@@ -248,6 +255,10 @@ struct promise_query final : detail::op, detail::state<result> {
     fail(e);
   }
   void retire() noexcept override { release(); }
+  // future::cancel(): while pending, the op is still the engine's.
+  bool cancel_requested() noexcept override {
+    return owner && owner->cancel_op(this);
+  }
 };
 
 // libpq sends text parameters up to their first NUL: the server would
@@ -727,6 +738,24 @@ future<void> connection::close() {
   auto f = w->p.get_future();
   _impl->handle = nullptr;
   std::exchange(_impl, nullptr)->close(w);
+  return f;
+}
+
+future<void> connection::cancel() {
+  if (!_impl || _impl->is_closed()) {
+    return make_exception_future<void>(detail::status_error(
+        UVPG_ECLOSED, "cancel on a closed connection"));
+  }
+  conn_impl *c = _impl;
+  auto p = std::make_shared<promise<void>>(c->loop);
+  auto f = p->get_future();
+  c->cancel_statement([c, p](int status) {
+    if (status == 0) {
+      p->set_value();
+    } else {
+      p->set_exception(detail::make_error(c, status, nullptr));
+    }
+  });
   return f;
 }
 

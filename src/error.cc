@@ -216,7 +216,8 @@ std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
                                     masked_sql(statement), pid));
   }
   std::string what;
-  if (status == UV_ECANCELED) {
+  bool closed = c && c->close_requested;
+  if (status == UV_ECANCELED && (closed || !c)) {
     what = "operation canceled: the connection was closed";
   } else if (status == UVPG_ECLOSED) {
     what = uvpg_strerror(status);
@@ -247,7 +248,7 @@ std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
     return by_sqlstate(server_error(status, what, std::move(fields),
                                     masked_sql(statement), pid));
   }
-  if (c && status == UV_ECANCELED) {
+  if (closed && status == UV_ECANCELED) {
     // The program closed the connection with this work pending.
     return plain<connection_closed>(status, what);
   }

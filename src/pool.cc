@@ -431,9 +431,7 @@ void cancel_if_all_told(conn_impl *c) noexcept {
       return;
     }
   }
-  c->sent.head->timed_out = true;
-  c->cancel_running();
-  c->arm_timer(cancel_grace_ms);
+  c->cancel_told();
 }
 
 } // namespace

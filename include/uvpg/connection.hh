@@ -71,6 +71,11 @@ struct connect_options {
   std::chrono::seconds max_cached_statement_lifetime{300};
   /// Longer statements are never cached.
   size_t max_cacheable_statement_size = 15 * 1024;
+  /// Bounds a cancel request (connection::cancel(), a statement's
+  /// timeout, future::cancel()), and the time a statement the program
+  /// was already told about gets to end after it: past it the
+  /// connection is closed (never 0: 0 means the default).
+  std::chrono::milliseconds cancel_timeout{5000};
 };
 
 /// A query parameter: any value with a typecaster (see uvpg/types.hh),
@@ -100,8 +105,9 @@ struct query_options {
   /// cancelled on the server and its results are read and dropped in
   /// the background (statements behind it wait for that, so a late
   /// cancel cannot hit them), and the connection stays usable.  If the
-  /// server does not end it within 5 s of the cancel request, the
-  /// connection is closed and what is pending fails with UVPG_ECONNBAD.
+  /// server does not end it within connect_options::cancel_timeout (5 s)
+  /// of the cancel request, or the request fails, the connection is
+  /// closed and what is pending fails with UVPG_ECONNBAD.
   /// A statement told UV_ETIMEDOUT may still have run: its outcome is
   /// unknown.
   std::chrono::milliseconds timeout{0};
@@ -268,6 +274,23 @@ public:
   /// inside the innermost open transaction of uvpg's.
   future<transaction> begin();
   future<transaction> begin(const transaction_options &opts);
+
+  /// Asks the server to cancel the statement it runs now (aiopg cannot;
+  /// psycopg's cancel_safe()).  The request goes on a connection of its
+  /// own, driven by the loop, never on a thread, and is bounded by
+  /// connect_options::cancel_timeout.  The future resolves when the
+  /// server has taken the request, at once when nothing runs; it fails
+  /// with timed_out or the request's error, and the connection is then
+  /// closed (the server might still act on the request later and stop
+  /// another statement).  A statement it stops fails with
+  /// operation_canceled (UV_ECANCELED), never with the server's
+  /// query_canceled, which stays the mark of statement_timeout.
+  /// With statements pipelined, the server stops the one it executes
+  /// when the request arrives; those after it run.  Statements not yet
+  /// sent wait until the request has ended, so it cannot meet them.
+  /// To stop one statement, whether queued or running, cancel its
+  /// future (future::cancel()).
+  future<void> cancel();
 
   /// Closes at once: pending operations fail with UV_ECANCELED, then the
   /// returned future resolves when every handle is closed.

@@ -110,6 +110,11 @@ struct state_base {
     st = status::failed;
     notify();
   }
+  /// future::cancel() on a pending state: a producer that can stop its
+  /// work (a statement) overrides this, arranges for the state to fail
+  /// with operation_canceled from the loop, and returns true.  Never
+  /// completes the state inside the call.
+  virtual bool cancel_requested() noexcept { return false; }
 };
 
 template <class T> struct state : state_base {
@@ -201,6 +206,18 @@ public:
       ~release_on_exit() { f->reset(); }
     } guard{this};
     return st->take();
+  }
+
+  /// Asks the producer to stop the work this future waits for: a
+  /// statement still queued leaves the queue, a running one is cancelled
+  /// on the server (see connection::cancel()).  The future then fails
+  /// with operation_canceled, from the loop, never inside this call;
+  /// or completes as it would have, when the work had already ended.
+  /// A future made by then() passes the request on to the future it
+  /// waits for.  False when nothing can be cancelled: the future is
+  /// available, invalid, or its producer cannot stop (a coroutine's).
+  bool cancel() noexcept {
+    return _st && !_st->available() && _st->cancel_requested();
   }
 
   /// The error of a failed future (null otherwise).
@@ -326,6 +343,9 @@ private:
       this->release(); // the reference the source held on us
     }
     void run() noexcept override { fire(src); }
+    bool cancel_requested() noexcept override {
+      return src && !src->available() && src->cancel_requested();
+    }
 
     /// Completes this state from `out` now or when it becomes available.
     void forward(future<U> &&out) noexcept {

@@ -35,7 +35,11 @@ struct c_close final : uvpg::detail::close_waiter {
   }
 };
 
-struct c_query final : uvpg::detail::op {
+} // namespace
+
+// A C statement; its address is the request handle of
+// uvpg_conn_query_ex(), valid until the callback runs.
+struct uvpg_query_req_s final : uvpg::detail::op {
   uvpg_query_cb cb = nullptr;
   void *data = nullptr;
   void complete(conn_impl *c, int status, PGresult *res) noexcept override {
@@ -47,6 +51,10 @@ struct c_query final : uvpg::detail::op {
     }
   }
 };
+
+namespace {
+
+using c_query = uvpg_query_req_s;
 
 // The op of a C statement: `sql` with %s placeholders converted, checked
 // against `nparams`.  A mistake makes it a refused op, which fails in
@@ -143,6 +151,7 @@ UVPG_EXTERN void uvpg_connect_opts_init(uvpg_connect_opts_t *opts)
   opts->statement_cache_size = 100;
   opts->statement_lifetime_s = 300;
   opts->max_cacheable_size = 15 * 1024;
+  opts->cancel_timeout_ms = 5000;
 }
 
 UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
@@ -168,6 +177,7 @@ UVPG_EXTERN int uvpg_connect(uv_loop_t *loop, const char *conninfo,
     o.max_cached_statement_lifetime =
         std::chrono::seconds(opts->statement_lifetime_s);
     o.max_cacheable_statement_size = opts->max_cacheable_size;
+    o.cancel_timeout = std::chrono::milliseconds(opts->cancel_timeout_ms);
     uvpg::detail::loop_scope scope(loop);
     auto waiter = std::make_unique<c_connect>(cb, data);
     auto *c = new uvpg_conn_s(loop, o);
@@ -197,6 +207,67 @@ UVPG_EXTERN int uvpg_conn_query(uvpg_conn_t *conn, const char *sql,
       add_text_params(o.get(), static_cast<size_t>(nparams), params);
     }
     conn->submit(o.release());
+    return 0;
+  });
+}
+
+UVPG_EXTERN void uvpg_query_opts_init(uvpg_query_opts_t *opts)
+    UVPG_NOEXCEPT {
+  if (opts) {
+    *opts = uvpg_query_opts_t{};
+  }
+}
+
+UVPG_EXTERN int uvpg_conn_query_ex(uvpg_conn_t *conn, const char *sql,
+                                   int nparams, const char *const *params,
+                                   const uvpg_query_opts_t *opts,
+                                   uvpg_query_cb cb, void *data,
+                                   uvpg_query_req_t **req) UVPG_NOEXCEPT {
+  if (!conn || !sql || nparams < 0 || (nparams > 0 && !params)) {
+    return UV_EINVAL;
+  }
+  return capi_guard([&] {
+    auto o = make_c_query(sql, nparams > 0, nparams, cb, data);
+    if (!o->refused) {
+      o->simple = nparams == 0;
+      add_text_params(o.get(), static_cast<size_t>(nparams), params);
+    }
+    if (opts) {
+      o->timeout = std::chrono::milliseconds(opts->timeout_ms);
+    }
+    if (req) {
+      *req = o.get();
+    }
+    conn->submit(o.release());
+    return 0;
+  });
+}
+
+UVPG_EXTERN int uvpg_query_cancel(uvpg_query_req_t *req) UVPG_NOEXCEPT {
+  if (!req) {
+    return UV_EINVAL;
+  }
+  // Before submit() ran, or refused at once: nothing to stop yet.
+  if (!req->owner) {
+    return UV_EALREADY;
+  }
+  return req->owner->cancel_op(req) ? 0 : UV_EALREADY;
+}
+
+UVPG_EXTERN int uvpg_conn_cancel(uvpg_conn_t *conn, uvpg_cancel_cb cb,
+                                 void *data) UVPG_NOEXCEPT {
+  if (!conn) {
+    return UV_EINVAL;
+  }
+  if (conn->is_closed()) {
+    return UVPG_ECLOSED;
+  }
+  return capi_guard([&] {
+    conn->cancel_statement([conn, cb, data](int status) {
+      if (cb) {
+        cb(conn, status, data);
+      }
+    });
     return 0;
   });
 }

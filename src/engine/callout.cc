@@ -208,8 +208,7 @@ void conn_impl::deadlines_passed() {
     post(callout::kind::notify, o, UV_ETIMEDOUT);
     // Ask the server to end it (SQLSTATE 57014) and give it the grace
     // period: a server that does not end it loses the connection.
-    cancel_running();
-    arm_timer(cancel_grace_ms);
+    cancel_told();
   }
   arm_deadlines();
 }

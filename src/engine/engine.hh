@@ -30,23 +30,12 @@ namespace uvpg::detail {
 
 struct tx_node; // transaction.cc
 
-/// How long a cancelled statement may take to end, and a cancel request
-/// to be done, before the connection is given up.
-constexpr uint64_t cancel_grace_ms = 5000;
-
 /// Notices, query loggers and the lost-connection event of a connection
 /// (src/session.hh); created when the first is needed.
 struct session_state;
 
-/// A cancel request running on the thread pool.  It may outlive its
-/// connection: the connection clears `conn` when it is freed.
-struct cancel_link {
-  uv_work_t work;
-  PGcancel *cancel;
-  conn_impl *conn;
-  char err[256];
-};
-
+/// A cancel request on its own socket (cancel.cc).
+struct cancel_request;
 
 /// Who lent a connection out (a pool's slot, src/pool.cc).  The C++
 /// handle's destructor and uvpg_pool_release() give a lent connection
@@ -125,10 +114,34 @@ struct conn_impl {
   void finish_connect(int status);
   void connect_timed_out();
   void timer_fired();
-  void cancel_running();
-  /// The cancel request on the thread pool, if any: the queue holds
-  /// until it is done, or the server could cancel the next statement.
-  cancel_link *cancel_pending = nullptr;
+
+  // -- cancel (cancel.cc) --
+  // A cancel request runs on the loop on its own socket, bounded by
+  // opts.cancel_timeout; until it ended the queue holds (a cancel that
+  // reaches the backend late would stop the next statement instead).
+  // Closing or losing the connection abandons it: nothing waits for it.
+  cancel_request *cancel_pending = nullptr;
+  /// Who waits for the cancel request to end (connection::cancel()):
+  /// each is called once from the loop with its status.
+  std::vector<std::function<void(int status)>> cancel_waiters;
+  /// connection::cancel(), uvpg_conn_cancel(): cancels what the server
+  /// runs now; `done(status)` is called once from the loop when the
+  /// request ended (at once when nothing runs).
+  void cancel_statement(std::function<void(int status)> done);
+  /// Asks the server to cancel what it runs, unless a request is out;
+  /// false (with the connection's error set) when none could start.
+  bool request_cancel();
+  /// As request_cancel(), for a statement the program was told about
+  /// already (a deadline, a cancelled future): the running op gets the
+  /// grace of opts.cancel_timeout to end, or the connection is lost.
+  void cancel_told();
+  /// Stops `o` for its caller (future::cancel(), uvpg_req_cancel()).
+  /// False when it has ended already.
+  bool cancel_op(op *o);
+  /// Called by the request when it ended: 0 (delivered) or an error.
+  void cancel_finished(int status, std::string why);
+  /// Ends the waiters of connection::cancel() with `status`.
+  void end_cancel_waiters(int status, const std::string &why);
 
   // -- I/O (io.cc): one uv_poll_t on PQsocket; a uv_timer_t for the
   // connect and the cancel grace, another for the operations' deadlines --

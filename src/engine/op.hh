@@ -44,8 +44,16 @@ struct op {
   bool alone_in_pipeline = false;
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its deadline passed: it failed UV_ETIMEDOUT
+  /// Told early (a deadline, a cancel) and cancelled on the server: it
+  /// has the cancel grace to end, or the connection is lost.
+  bool graced = false;
+  /// On the wire when connection::cancel() asked the server: a 57014 it
+  /// gets is that cancel's doing (UV_ECANCELED), not the server's own.
+  bool cancel_asked = false;
+  conn_impl *owner = nullptr; // set by submit(), for cancel_op()
   bool secret = false;      // may hold a password: errors do not quote it
-  /// The caller has been told (its deadline passed while it ran): the
+  /// The caller has been told (its deadline passed, or it was cancelled,
+  /// while it ran): the
   /// engine still reads its results, then retires it without a word.
   bool notified = false;
   std::chrono::milliseconds timeout{0}; // 0: none
@@ -143,6 +151,8 @@ struct op_queue {
   void push(op *o) noexcept;
   void push_front(op *o) noexcept;
   op *pop() noexcept;
+  /// Unlinks `o`; false when it is not in this queue.
+  bool remove(op *o) noexcept;
 };
 
 

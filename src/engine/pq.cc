@@ -12,6 +12,7 @@
 
 #include "../sql.hh"
 #include "engine.hh"
+#include "cancel.hh"
 
 namespace uvpg::detail {
 
@@ -48,6 +49,21 @@ op *op_queue::pop() noexcept {
   return o;
 }
 
+bool op_queue::remove(op *o) noexcept {
+  op *prev = nullptr;
+  for (op **link = &head; *link; prev = *link, link = &(*link)->next) {
+    if (*link == o) {
+      *link = o->next;
+      if (tail == o) {
+        tail = prev;
+      }
+      o->next = nullptr;
+      return true;
+    }
+  }
+  return false;
+}
+
 void conn_impl::submit(op *o) {
   queue.push(o);
   if (close_requested) {
@@ -58,6 +74,7 @@ void conn_impl::submit(op *o) {
     fail_all(UVPG_ECONNBAD); // delivered from the loop, like any callout
     return;
   }
+  o->owner = this;
   if (!o->internal) {
     ++statements;
   }
@@ -126,6 +143,16 @@ void conn_impl::submit(op *o) {
 
 namespace {
 
+bool is_query_canceled(const PGresult *res) {
+  const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+  return state && std::string_view(state) == "57014";
+}
+
+std::string first_line(const char *s) {
+  std::string_view v = s ? s : "";
+  return std::string(v.substr(0, v.find('\n')));
+}
+
 void push_wire(conn_impl *c, op *o) {
   o->wire_next = nullptr;
   (c->wire_tail ? c->wire_tail->wire_next : c->wire_head) = o;
@@ -192,57 +219,16 @@ void conn_impl::pump() {
 }
 
 // The connection's timer bounds the connect, then the grace a cancelled
-// statement and its cancel request get (the operations' own deadlines
-// have a timer of their own, callout.cc).
+// statement gets to end (the operations' own deadlines have a timer of
+// their own, callout.cc; the cancel request has its own, cancel.cc).
 void conn_impl::timer_fired() {
   if (on_connect || st == state::resolving || st == state::connecting) {
     connect_timed_out();
-  } else if (st == state::ready && running() && running()->timed_out) {
-    lost("statement timeout: the server did not end the statement within " +
-         std::to_string(cancel_grace_ms) +
+  } else if (st == state::ready && running() && running()->graced) {
+    lost("the server did not end a cancelled statement within " +
+         std::to_string(opts.cancel_timeout.count()) +
          " ms of the cancel request; the connection was closed");
-  } else if (st == state::ready && cancel_pending) {
-    lost("the cancel request did not complete; the connection was closed");
   }
-}
-
-void conn_impl::cancel_running() {
-  // PQcancel opens its own connection and blocks, so it runs on libuv's
-  // thread pool.  Until it is done the queue holds: a cancel that reaches
-  // the backend late would otherwise stop the next statement instead
-  // (asyncpg waits the same way).
-  // XXX(uvpg): libpq 17's PQcancelStart/PQcancelPoll would let the loop
-  // drive it and bound it with a timer.
-  PGcancel *cancel = PQgetCancel(pg);
-  if (!cancel) {
-    return; // the grace timer still bounds the statement
-  }
-  auto *r = new cancel_link{{}, cancel, this, {}};
-  int rc = uv_queue_work(
-      loop, &r->work,
-      [](uv_work_t *w) {
-        auto *r = reinterpret_cast<cancel_link *>(w);
-        PQcancel(r->cancel, r->err, sizeof r->err);
-      },
-      [](uv_work_t *w, int) {
-        auto *r = reinterpret_cast<cancel_link *>(w);
-        PQfreeCancel(r->cancel);
-        if (conn_impl *c = r->conn) {
-          entry_scope entry(c);
-          c->cancel_pending = nullptr;
-          if (!c->running() && c->st == state::ready) {
-            c->disarm_timer(); // the wait for this request is over
-          }
-          c->pump();
-        }
-        delete r;
-      });
-  if (rc < 0) {
-    PQfreeCancel(cancel);
-    delete r;
-    return;
-  }
-  cancel_pending = r;
 }
 
 namespace {
@@ -829,16 +815,13 @@ void conn_impl::complete_done() {
 
 void conn_impl::finish(op *o) {
   PGresult *res = std::exchange(o->res, nullptr);
-  if (o->timed_out) {
+  if (o->graced) {
     // The cancel grace is over for it; a cancel request still out keeps
     // its own bound.
     disarm_timer();
-    if (cancel_pending) {
-      arm_timer(cancel_grace_ms);
-    }
   }
   if (o->notified) {
-    // Told UV_ETIMEDOUT at its deadline: what it did is nobody's now.
+    // Told at its deadline or cancelled: what it did is nobody's now.
     PQclear(res);
     std::exchange(copy_refused, false);
     post(callout::kind::retire, o);
@@ -860,6 +843,15 @@ void conn_impl::finish(op *o) {
       // A FATAL ends the session (57P01 admin shutdown, 57P02/3 crash):
       // the statement failed because the connection did.
       status = UVPG_ECONNBAD;
+    } else if (o->cancel_asked && is_query_canceled(res)) {
+      // connection::cancel() stopped it: the program's doing, told as
+      // such (the server's statement_timeout stays a 57014 error).
+      o->why = std::string("operation canceled: connection::cancel() "
+                           "stopped the statement on the server (") +
+               first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) +
+               ")";
+      PQclear(std::exchange(res, nullptr));
+      status = UV_ECANCELED;
     }
   }
   post(callout::kind::complete, o, status, res);
@@ -890,6 +882,9 @@ void conn_impl::lost(std::string why) {
   set_error(msg, sqlstate);
   st = state::broken;
   disarm_timer();
+  if (cancel_pending) {
+    std::exchange(cancel_pending, nullptr)->abandon(); // moot now
+  }
   unwatch();
   if (pg) {
     PQfinish(std::exchange(pg, nullptr));
@@ -905,6 +900,7 @@ void conn_impl::lost(std::string why) {
   bool established = !on_connect;
   later([this, established, msg = error_msg, state = error_sqlstate] {
     fail_all(UVPG_ECONNBAD);
+    end_cancel_waiters(UVPG_ECONNBAD, msg);
     if (established) {
       session_lost(this, msg, state);
       if (lessor) {
