@@ -203,10 +203,15 @@ struct pq_request final : request_base {
 
 #else
 
-// The head of libpq's struct pg_cancel (libpq-int.h, 9.x to 16).
-struct pg_cancel_head {
+// The head of libpq's struct pg_cancel (libpq-int.h, 9.x to 16): its
+// SockAddr is a struct of its own, padded to sockaddr_storage's
+// alignment before the pid.
+struct pg_sockaddr {
   struct sockaddr_storage addr;
   socklen_t salen;
+};
+struct pg_cancel_head {
+  pg_sockaddr raddr;
   int be_pid;
   int be_key;
 };
@@ -236,9 +241,10 @@ struct wire_request final : request_base {
     }
     std::memcpy(&head, pc, sizeof head);
     PQfreeCancel(pc);
-    int family = head.addr.ss_family;
-    if (head.be_pid != PQbackendPID(pg) || head.salen == 0 ||
-        head.salen > sizeof head.addr ||
+    const sockaddr_storage &addr = head.raddr.addr;
+    int family = addr.ss_family;
+    if (head.be_pid != PQbackendPID(pg) || head.raddr.salen == 0 ||
+        head.raddr.salen > sizeof addr ||
         (family != AF_INET && family != AF_INET6 && family != AF_UNIX)) {
       why = "this libpq keeps its cancel key in a way uvpg does not know; "
             "no cancel request was sent";
@@ -251,7 +257,7 @@ struct wire_request final : request_base {
     connecting.data = this;
     int rc;
     if (family == AF_UNIX) {
-      const auto *un = reinterpret_cast<const sockaddr_un *>(&head.addr);
+      const auto *un = reinterpret_cast<const sockaddr_un *>(&addr);
       std::string path(un->sun_path,
                        strnlen(un->sun_path, sizeof un->sun_path));
       if (path.empty()) {
@@ -274,7 +280,7 @@ struct wire_request final : request_base {
     ++handles;
     sock_open = true;
     rc = uv_tcp_connect(&connecting, &sock.tcp,
-                        reinterpret_cast<const sockaddr *>(&head.addr),
+                        reinterpret_cast<const sockaddr *>(&addr),
                         on_connect);
     if (rc < 0) {
       why = std::string("cannot reach the server to cancel: ") +
