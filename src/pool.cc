@@ -921,13 +921,30 @@ using detail::pool_impl;
 
 namespace {
 
+struct future_waiter;
+
+// The state of acquire()'s future: future::cancel() reaches the waiter
+// while it waits.
+struct acquire_state final : detail::state<connection> {
+  pool_impl *pool = nullptr;
+  future_waiter *w = nullptr; // null once told
+  bool cancel_requested() noexcept override;
+};
+
 struct future_waiter final : detail::pool_waiter {
-  detail::state<connection> *st;
-  future_waiter() : st(new detail::state<connection>) {}
-  ~future_waiter() override { st->release(); }
+  acquire_state *st;
+  explicit future_waiter(pool_impl *p) : st(new acquire_state) {
+    st->pool = p;
+    st->w = this;
+  }
+  ~future_waiter() override {
+    st->w = nullptr;
+    st->release();
+  }
   bool abandoned() const noexcept override { return st->refs == 1; }
   void deliver(conn_impl *c, int status,
                const std::string &why) noexcept override {
+    st->w = nullptr;
     if (c) {
       st->set(connection(c));
     } else {
@@ -935,6 +952,14 @@ struct future_waiter final : detail::pool_waiter {
     }
   }
 };
+
+bool acquire_state::cancel_requested() noexcept {
+  if (!w || w->canceled) {
+    return false;
+  }
+  pool->cancel(w); // told UV_ECANCELED from serve(), on the loop
+  return true;
+}
 
 } // namespace
 
@@ -1024,8 +1049,8 @@ future<connection> pool::acquire(std::chrono::milliseconds timeout) {
     throw usage_error("pool::acquire: the pool handle is empty");
   }
   detail::loop_scope scope(_impl->loop);
-  auto *w = new future_waiter;
-  auto f = detail::future_of(w->st);
+  auto *w = new future_waiter(_impl);
+  auto f = detail::future_of<connection>(w->st);
   // Fast path: an idle connection and nobody ahead; the future is born
   // ready, so nothing of the program's runs inside this call.
   pool_impl *p = _impl;

@@ -799,3 +799,30 @@ TEST_CASE_FIXTURE(test::loop_fixture,
 }
 
 TEST_SUITE_END();
+
+TEST_CASE_FIXTURE(test::loop_fixture,
+                  "future::cancel of a waiting acquire: it fails with "
+                  "operation_canceled and the next caller is served") {
+  pool p = pool::create(&loop, test::dsn(), small(1, 1));
+  auto held = test::wait(&loop, p.acquire());
+  auto waiting = p.acquire();
+  auto behind = p.acquire();
+  CHECK(waiting.cancel());
+  CHECK_FALSE(waiting.available()); // told from the loop
+  CHECK_FALSE(waiting.cancel());
+  REQUIRE(test::run_until(&loop, [&] { return waiting.available(); }));
+  try {
+    waiting.get();
+    FAIL("a cancelled acquire was served");
+  } catch (const uvpg::operation_canceled &e) {
+    CHECK(e.status() == UV_ECANCELED);
+  }
+  held = connection(); // gives it back: `behind` is next
+  connection c = test::wait(&loop, std::move(behind));
+  CHECK(test::wait(&loop, c.fetchval<int>("SELECT 1")) == 1);
+  c = connection();
+  // Served at once (an idle connection, nobody ahead): nothing to cancel.
+  auto ready = p.acquire();
+  REQUIRE(ready.available());
+  CHECK_FALSE(ready.cancel());
+}

@@ -185,7 +185,8 @@ public:
   /// none; the message names the last connect error, if any),
   /// pool_exhausted when max_waiting callers already wait, and
   /// interface_error once the pool is closing.  A future dropped before
-  /// it is resolved gives its connection back.
+  /// it is resolved gives its connection back; future::cancel() ends the
+  /// wait, and the future fails with operation_canceled.
   future<connection> acquire();
   future<connection> acquire(std::chrono::milliseconds timeout);
   /// Gives `conn` back (as destroying it does) and resolves at once: the
