@@ -70,7 +70,7 @@ typedef struct uvpg_connect_opts_s {
   unsigned int statement_lifetime_s; /* re-prepare after; 0 = never */
   unsigned int max_cacheable_size;   /* longer statements: not cached */
   unsigned int cancel_timeout_ms;    /* bounds a cancel request; 0 = 5000 */
-  void *reserved[5];       /* zero; room to grow without a new ABI */
+  void *reserved[6];       /* zero; room to grow without a new ABI */
 } uvpg_connect_opts_t;
 
 /* See uvpg_connect(3), uvpg_conn_query(3), uvpg_conn_close(3). */

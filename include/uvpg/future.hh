@@ -344,8 +344,12 @@ private:
     }
     void run() noexcept override { fire(src); }
     bool cancel_requested() noexcept override {
-      return src && !src->available() && src->cancel_requested();
+      // Before the continuation ran: the source; after, the future it
+      // returned, while this one waits for it.
+      detail::state_base *on = src ? src : inner;
+      return on && !on->available() && on->cancel_requested();
     }
+    detail::state_base *inner = nullptr; // held by the forwarder
 
     /// Completes this state from `out` now or when it becomes available.
     void forward(future<U> &&out) noexcept {
@@ -359,7 +363,7 @@ private:
         auto *relay = new forwarder{this};
         out._st->cont = relay;
         // `out` keeps its reference; the forwarder takes it over.
-        relay->inner = std::exchange(out._st, nullptr);
+        relay->inner = inner = std::exchange(out._st, nullptr);
       }
     }
     void move_from(detail::state<U> *in) noexcept {
@@ -376,6 +380,7 @@ private:
       detail::state_base *inner = nullptr;
       explicit forwarder(chain_state *o) : outer(o) {}
       void fire(detail::state_base *src) noexcept override {
+        outer->inner = nullptr;
         outer->move_from(static_cast<detail::state<U> *>(src));
         outer->release();
         inner->release();

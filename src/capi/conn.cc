@@ -247,11 +247,12 @@ UVPG_EXTERN int uvpg_query_cancel(uvpg_query_req_t *req) UVPG_NOEXCEPT {
   if (!req) {
     return UV_EINVAL;
   }
-  // Before submit() ran, or refused at once: nothing to stop yet.
+  // Queued after a close or a loss: it fails with the connection.
   if (!req->owner) {
     return UV_EALREADY;
   }
-  return req->owner->cancel_op(req) ? 0 : UV_EALREADY;
+  return capi_guard(
+      [&] { return req->owner->cancel_op(req) ? 0 : UV_EALREADY; });
 }
 
 UVPG_EXTERN int uvpg_conn_cancel(uvpg_conn_t *conn, uvpg_cancel_cb cb,

@@ -40,6 +40,9 @@ struct request_base : cancel_request {
   uv_timer_t timer;
   int handles = 0; // libuv handles whose close callback is due
   bool ended = false;
+  /// The request may have reached the server (so it may still act on
+  /// it): false only while it certainly has not.
+  bool maybe_sent = true;
 
   explicit request_base(conn_impl *c) : conn(c) {}
 
@@ -87,7 +90,7 @@ struct request_base : cancel_request {
     }
     if (conn_impl *c = std::exchange(conn, nullptr)) {
       entry_scope entry(c);
-      c->cancel_finished(status, std::move(why));
+      c->cancel_finished(status, std::move(why), maybe_sent);
     }
   }
 
@@ -228,11 +231,21 @@ struct wire_request final : request_base {
   uint32_t packet[4];
   char scratch[64];
 
-  using request_base::request_base;
+  explicit wire_request(conn_impl *c) : request_base(c) {
+    maybe_sent = false; // until the write starts
+  }
 
   uv_stream_t *stream() { return reinterpret_cast<uv_stream_t *>(&sock); }
 
   bool begin(PGconn *pg, std::string &why) {
+    // libpq 17 moved the key behind other fields (18: a variable-length
+    // key); a program built against older headers may run with it.
+    if (PQlibVersion() >= 170000) {
+      why = "this program was built against libpq < 17 but runs with "
+            "libpq " + std::to_string(PQlibVersion()) +
+            ", whose cancel key uvpg cannot read; rebuild uvpg against it";
+      return false;
+    }
     pg_cancel_head head;
     PGcancel *pc = PQgetCancel(pg);
     if (!pc) {
@@ -303,6 +316,7 @@ struct wire_request final : request_base {
     uv_buf_t buf = uv_buf_init(reinterpret_cast<char *>(r->packet),
                                sizeof r->packet);
     r->writing.data = r;
+    r->maybe_sent = true;
     int rc = uv_write(&r->writing, r->stream(), &buf, 1, on_written);
     if (rc < 0) {
       r->end(rc, std::string("cannot send the cancel request: ") +
@@ -411,7 +425,14 @@ void conn_impl::cancel_statement(std::function<void(int status)> done) {
   if (!running) {
     end_cancel_waiters(0, {}); // nothing runs: nothing to cancel
   } else if (!request_cancel()) {
+    clear_cancel_asked(); // a 57014 they get now is not the program's
     end_cancel_waiters(UV_EIO, error_msg);
+  }
+}
+
+void conn_impl::clear_cancel_asked() {
+  for (op *o = wire_head; o; o = o->wire_next) {
+    o->cancel_asked = false;
   }
 }
 
@@ -441,6 +462,13 @@ bool conn_impl::cancel_op(op *o) {
   // server is asked to stop it only when every statement on the wire was
   // told already, so that the cancel, whichever it meets, stops nothing
   // a caller still waits for.
+  bool on_wire = false;
+  for (op *w = wire_head; w && !on_wire; w = w->wire_next) {
+    on_wire = w == o;
+  }
+  if (!on_wire) {
+    return false; // its results are all in: it completes as it is
+  }
   o->why = "operation canceled while it ran";
   o->notified = true;
   post(callout::kind::notify, o, UV_ECANCELED);
@@ -453,11 +481,23 @@ bool conn_impl::cancel_op(op *o) {
   return true;
 }
 
-void conn_impl::cancel_finished(int status, std::string why) {
+void conn_impl::cancel_finished(int status, std::string why,
+                                bool maybe_sent) {
   cancel_pending = nullptr;
   end_cancel_waiters(status, why);
   if (close_requested || st != state::ready) {
     return;
+  }
+  if (status < 0 && !maybe_sent) {
+    // It never reached the server: nothing of it can come later.
+    clear_cancel_asked();
+    pump();
+    return;
+  }
+  if (status == 0 && running() && running()->graced) {
+    // The grace runs from the server's acknowledgement: a request that
+    // took most of the timeout to arrive leaves the statement its time.
+    arm_timer(static_cast<uint64_t>(opts.cancel_timeout.count()));
   }
   if (status < 0) {
     // Whether the server got it is unknown: it may act on it later and

@@ -138,8 +138,11 @@ struct conn_impl {
   /// Stops `o` for its caller (future::cancel(), uvpg_req_cancel()).
   /// False when it has ended already.
   bool cancel_op(op *o);
-  /// Called by the request when it ended: 0 (delivered) or an error.
-  void cancel_finished(int status, std::string why);
+  /// Called by the request when it ended: 0 (delivered) or an error;
+  /// `maybe_sent`: false when it certainly never reached the server.
+  void cancel_finished(int status, std::string why, bool maybe_sent);
+  /// The ops on the wire no longer wait for connection::cancel().
+  void clear_cancel_asked();
   /// Ends the waiters of connection::cancel() with `status`.
   void end_cancel_waiters(int status, const std::string &why);
 

@@ -846,8 +846,8 @@ void conn_impl::finish(op *o) {
     } else if (o->cancel_asked && is_query_canceled(res)) {
       // connection::cancel() stopped it: the program's doing, told as
       // such (the server's statement_timeout stays a 57014 error).
-      o->why = std::string("operation canceled: connection::cancel() "
-                           "stopped the statement on the server (") +
+      o->why = std::string("operation canceled: the program's cancel "
+                           "request stopped the statement on the server (") +
                first_line(PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY)) +
                ")";
       PQclear(std::exchange(res, nullptr));
