@@ -207,7 +207,7 @@ struct pq_request final : request_base {
 struct pg_cancel_head {
   struct sockaddr_storage addr;
   socklen_t salen;
-  int be_pid;
+  alignas(sockaddr_storage) int be_pid; // after SockAddr's tail padding
   int be_key;
 };
 
