@@ -280,9 +280,10 @@ public:
   /// own, driven by the loop, never on a thread, and is bounded by
   /// connect_options::cancel_timeout.  The future resolves when the
   /// server has taken the request, at once when nothing runs; it fails
-  /// with timed_out or the request's error, and the connection is then
-  /// closed (the server might still act on the request later and stop
-  /// another statement).  A statement it stops fails with
+  /// with timed_out or the request's error, and unless the request
+  /// certainly never reached the server, the connection is then closed
+  /// (the server might still act on it later and stop another
+  /// statement).  A statement it stops fails with
   /// operation_canceled (UV_ECANCELED), never with the server's
   /// query_canceled, which stays the mark of statement_timeout.
   /// With statements pipelined, the server stops the one it executes
