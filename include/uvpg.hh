@@ -16,6 +16,7 @@
 #include "uvpg/error.hh"
 #include "uvpg/future.hh"
 #include "uvpg/notice.hh"
+#include "uvpg/notify.hh"
 #include "uvpg/pool.hh"
 #include "uvpg/result.hh"
 #include "uvpg/session.hh"

@@ -547,10 +547,7 @@ void conn_impl::read_input() {
   std::string why = eof ? PQerrorMessage(pg) : "";
   bool gone = dead() || eof;
 
-  // Notifications are freed until the LISTEN module takes them.
-  while (PGnotify *n = PQnotifies(pg)) {
-    PQfreemem(n);
-  }
+  notify_input(this); // LISTEN/NOTIFY (notify.cc)
 
   while (wire_head && st == state::ready) {
     if (copying == op::copy_way::out) {
@@ -686,6 +683,7 @@ void conn_impl::read_input() {
       collect(o, r);
     }
   }
+  notify_input(this); // those behind the results just taken
   if (gone && st == state::ready) {
     lost(why.empty() ? PQerrorMessage(pg) : why);
     return;
@@ -902,6 +900,7 @@ void conn_impl::lost(std::string why) {
     fail_all(UVPG_ECONNBAD);
     end_cancel_waiters(UVPG_ECONNBAD, msg);
     if (established) {
+      notify_lost(this, msg, state);
       session_lost(this, msg, state);
       if (lessor) {
         lessor->connection_lost(this);
