@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Body of scripts/check.sh; runs under scripts/with-server.sh (one server for
-# everything). Builds and tests build/ and build-asan/, then the install test.
+# everything). Builds and tests build/, build-asan/ and build-pq17/ (libpq 17
+# from scripts/libpq17.sh; the others use the system's libpq), then the
+# install test.
 # Never stops at a failure: each stage appends "STAGE<TAB>PASS|FAIL<TAB>message"
 # to $UVPG_CHECK_RESULTS, and check.sh turns that plus the .trs/.log files into
 # the final count.
@@ -33,27 +35,38 @@ clear_results() {
     find "$1" -name test-suite.log -delete 2>/dev/null || true
 }
 
-# build_and_check DIR [CONFIGURE_OPTION]
+# build_and_check DIR [CONFIGURE_ARG...]: an argument "--opt" must be one
+# of configure's switches; "VAR=value" ones are taken as they are.  With
+# $require set, config.h must define that macro.
 build_and_check() {
-    local dir=$1 opt=${2:-} args=() rc
+    local dir=$1 args=() extra=("${@:2}") opt rc reconf=
     read -ra args <<<"${CONFIGURE_ARGS:-}"
-    [[ -z $opt ]] || args+=("$opt")
+    args+=("${extra[@]}")
     mkdir -p "$dir"
     clear_results "$dir"
 
     # grep without -q: an early exit would SIGPIPE the writer and trip pipefail.
-    if [[ -n $opt ]] && ! "$srcdir/configure" --help=short 2>/dev/null | grep -e "$opt" >/dev/null; then
-        record "$dir/configure" FAIL "configure has no $opt switch"
-        return
-    fi
-    # Reconfigure if missing, or if an old configuration lacks the option.
-    if [[ ! -f $dir/Makefile ]] \
-        || { [[ -n $opt ]] && ! (cd "$dir" && ./config.status --config) | grep -e "$opt" >/dev/null; }; then
+    for opt in "${extra[@]}"; do
+        if [[ $opt == --* ]] && ! "$srcdir/configure" --help=short 2>/dev/null | grep -e "$opt" >/dev/null; then
+            record "$dir/configure" FAIL "configure has no $opt switch"
+            return
+        fi
+    done
+    # Reconfigure if missing, or if an old configuration lacks an argument.
+    [[ -f $dir/Makefile ]] || reconf=1
+    for opt in "${extra[@]}"; do
+        [[ -n $reconf ]] || (cd "$dir" && ./config.status --config) | grep -F -e "$opt" >/dev/null || reconf=1
+    done
+    if [[ -n $reconf ]]; then
         step "$dir: configure ${args[*]}"
         if ! (cd "$dir" && "$srcdir/configure" "${args[@]}"); then
             record "$dir/configure" FAIL "configure failed (see $dir/config.log)"
             return
         fi
+    fi
+    if [[ -n ${require:-} ]] && ! grep -q "^#define $require 1" "$dir/config.h"; then
+        record "$dir/configure" FAIL "configure did not define $require (see $dir/config.log)"
+        return
     fi
 
     step "$dir: make -j$jobs"
@@ -168,8 +181,24 @@ valgrind_run() {
     done < <("$srcdir/t/valgrind.sh" build 2>&1 || true)
 }
 
+# build-pq17: the normal build against libpq 17 (scripts/libpq17.sh), its
+# whole make check under the same server.  The rpath: libpq 17 has the
+# system libpq's soname.  Not under valgrind or ASan (time).
+pq17_check() {
+    local prefix
+    step "libpq 17: scripts/libpq17.sh"
+    if ! prefix=$("$srcdir/scripts/libpq17.sh" --prefix); then
+        record build-pq17/libpq17 FAIL "scripts/libpq17.sh could not provide libpq 17"
+        return
+    fi
+    # No PQsendPipelineSync: configure found some other libpq.
+    require=HAVE_PQSENDPIPELINESYNC build_and_check build-pq17 "PKG_CONFIG_PATH=$prefix/lib/pkgconfig" \
+        "LDFLAGS=-Wl,-rpath,$prefix/lib"
+}
+
 build_and_check build
 build_and_check build-asan --enable-sanitizers
+pq17_check
 valgrind_run
 install_test
 fuzz_run

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The test suite: install deps, then under one throwaway PostgreSQL server build
-# and test build/ (normal) and build-asan/ (--enable-sanitizers) and run the
-# install test. Ends with the line "N passed, N failed" (doctest test cases,
-# plus one per non-doctest test, failed stage or crash); exit 0 iff nothing
-# failed and something passed.
+# and test build/ (normal), build-asan/ (--enable-sanitizers) and build-pq17/
+# (normal, against the libpq 17 of scripts/libpq17.sh) and run the install
+# test. Ends with the line "N passed, N failed" (doctest test cases, plus one
+# per non-doctest test, failed stage or crash); exit 0 iff nothing failed and
+# something passed.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -94,6 +95,7 @@ count_build() {
 
 count_build build
 count_build build-asan
+count_build build-pq17
 
 # Stages: a failed stage counts one failure, except a failed "make check"
 # whose failing tests were already counted. Only the install test and the

@@ -1,7 +1,11 @@
 // uvpg::connection against the test server: queries, parameters,
 // properties, queueing, errors and close.
+#include <cstdlib>
 #include <vector>
 
+#include <libpq-fe.h>
+
+#include "config.h"
 #include "test.hh"
 
 TEST_SUITE_BEGIN("live/conn");
@@ -31,6 +35,19 @@ TEST_CASE("connect: a ready connection reports its properties") {
   test::wait(&lf.loop, c.close());
   CHECK(c.closed());
   CHECK(c.status() == UVPG_CONN_CLOSED);
+}
+
+TEST_CASE("libpq: the programs run the libpq configure found") {
+  // A private libpq (build-pq17) has the system's soname: without its
+  // rpath the programs would run the system's libpq instead.
+  int found = std::atoi(UVPG_LIBPQ_PC_VERSION); // "17.10": major 17
+  int running = PQlibVersion();
+  MESSAGE("libpq " << running << " (configure found " UVPG_LIBPQ_PC_VERSION
+                   << ")");
+  CHECK(running / 10000 == found);
+#ifdef HAVE_PQSENDPIPELINESYNC
+  CHECK(running >= 170000);
+#endif
 }
 
 TEST_CASE("connect: the backend pid is the server's own") {

@@ -159,6 +159,19 @@ void push_wire(conn_impl *c, op *o) {
   c->wire_tail = o;
 }
 
+// The Sync that ends a pipelined statement's segment.  libpq 17's
+// PQsendPipelineSync only queues it, so what one pass of pump() sends
+// goes out in one write, at pump()'s flush() (or flush()'s, for a
+// segment finished when the socket took the rest).  libpq 15's
+// PQpipelineSync writes every segment at once.
+int pipeline_sync(PGconn *pg) {
+#ifdef HAVE_PQSENDPIPELINESYNC
+  return PQsendPipelineSync(pg);
+#else
+  return PQpipelineSync(pg);
+#endif
+}
+
 } // namespace
 
 void conn_impl::pump() {
@@ -395,7 +408,7 @@ bool conn_impl::send_pipelined(op *o) {
     o->parse_pending = true;
   }
   if (o->describe) {
-    ok = ok && PQsendDescribePrepared(pg, name) && PQpipelineSync(pg);
+    ok = ok && PQsendDescribePrepared(pg, name) && pipeline_sync(pg);
     ++o->groups;
   }
   if (!ok) {
@@ -453,7 +466,7 @@ bool conn_impl::send_rows(op *o) {
       ok = f == 0;
     }
   }
-  ok = ok && PQpipelineSync(pg);
+  ok = ok && pipeline_sync(pg);
   if (!ok) {
     write_failed();
     return false;
