@@ -17,6 +17,7 @@
 #include "uvpg/future.hh"
 #include "uvpg/listener.hh"
 #include "uvpg/notice.hh"
+#include "uvpg/notify.hh"
 #include "uvpg/pool.hh"
 #include "uvpg/result.hh"
 #include "uvpg/session.hh"

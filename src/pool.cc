@@ -703,6 +703,7 @@ void pool_impl::returned(pool_slot *s) noexcept {
   ++c->generation;
   end_lease_transactions(c);
   end_lease_session(c);
+  end_lease_notify(c);
   bool worn = (opts.max_queries && c->statements >= opts.max_queries) ||
               (s->expires_ms && now_ms(loop) >= s->expires_ms);
   if (closing || s->doomed || worn || c->st != conn_impl::state::ready ||

@@ -9,7 +9,8 @@
 set -uo pipefail
 builddir=${1:?usage: t/valgrind.sh BUILDDIR}
 rc=0
-for name in capi contract cursor-capi notice-capi pool-capi transaction-capi; do
+for name in capi contract cursor-capi notice-capi notify-capi pool-capi \
+    transaction-capi; do
   prog=$builddir/t/$name
   log=$builddir/t/$name.valgrind.log
   if [[ ! -x $prog ]]; then

@@ -31,6 +31,7 @@
 #include "uvpg/copy.hh"
 #include "uvpg/future.hh"
 #include "uvpg/notice.hh"
+#include "uvpg/notify.hh"
 #include "uvpg/result.hh"
 #include "uvpg/session.hh"
 #include "uvpg/statement.hh"
@@ -333,6 +334,38 @@ public:
   /// add_termination_listener); not when it is closed.
   listener_id add_termination_listener(termination_listener fn);
   bool remove_termination_listener(listener_id id) noexcept;
+
+  // ---- LISTEN/NOTIFY (uvpg/notify.hh) ----
+
+  /// LISTEN on `channel`, named exactly as given (case kept, any
+  /// character but NUL): it is sent as a quoted identifier, never as
+  /// SQL text.  PostgreSQL truncates a name longer than 63 bytes (with
+  /// a notice), while notify() refuses one.  Inside a transaction it
+  /// takes effect at the commit.  Resolves with the command's result;
+  /// fails as query() does.
+  future<result> listen(std::string_view channel);
+  /// UNLISTEN `channel` (quoted as by listen()).
+  future<result> unlisten(std::string_view channel);
+  /// UNLISTEN *: stops listening to every channel.
+  future<result> unlisten_all();
+  /// Sends `payload` (up to 7999 bytes) on `channel`: SELECT
+  /// pg_notify($1, $2), both values as parameters.  Listeners get it
+  /// when the transaction it runs in commits.
+  future<result> notify(std::string_view channel, std::string_view payload);
+  /// The connection's notification queue (aiopg's conn.notifies).  The
+  /// first call makes the connection keep what arrives from then on for
+  /// get() and try_get() (see uvpg/notify.hh for the bound).
+  /// 	hrows usage_error on a closed handle.
+  notify_queue notifies();
+  /// Calls `h` from the loop with every notification received from now
+  /// on, beside the other handlers and the queue (psycopg's
+  /// add_notify_handler).  Returns an id for remove_notify_handler(),
+  /// never 0.
+  /// 	hrows usage_error on a closed handle.
+  std::uint64_t add_notify_handler(notify_handler h);
+  /// Removes a handler: it is not called again, even for a notification
+  /// being delivered.  False for an id it does not know.
+  bool remove_notify_handler(std::uint64_t id) noexcept;
 
   /// The implementation object (internal use).
   detail::conn_impl *impl() const noexcept { return _impl; }

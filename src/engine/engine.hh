@@ -38,6 +38,10 @@ constexpr uint64_t cancel_grace_ms = 5000;
 /// (src/session.hh); created when the first is needed.
 struct session_state;
 
+/// LISTEN/NOTIFY of a connection's lease (src/notify_state.hh): its
+/// handlers and queue, created when the first is needed.
+struct notify_state;
+
 /// A cancel request running on the thread pool.  It may outlive its
 /// connection: the connection clears `conn` when it is freed.
 struct cancel_link {
@@ -169,6 +173,7 @@ struct conn_impl {
   std::deque<callout> callouts;
   std::deque<std::function<void()>> events; // see callout::kind::event
   std::shared_ptr<session_state> session;
+  std::shared_ptr<notify_state> notifications;
   bool query_logging = false; // a query logger listens: ops are timed
   int in_entry = 0;          // depth of loop entry points on the stack
   bool callouts_due = false; // a deferred task will deliver them
@@ -363,6 +368,20 @@ std::function<void()> query_log(conn_impl *c, const op *o, int status,
                                 const PGresult *res);
 /// The connection was lost (not closed): queues the termination event.
 void session_lost(conn_impl *c, std::string msg, std::string sqlstate);
+
+// LISTEN/NOTIFY's hooks (src/notify.cc).
+/// Takes what libpq parsed (PQnotifies) and queues it for the program;
+/// after every PQconsumeInput and after results were read, since libpq
+/// parses a notification behind a result only once that is taken.
+void notify_input(conn_impl *c);
+/// The connection was lost: ends the notification stream (from the
+/// loop, after the failed operations' callbacks); `msg` and `sqlstate`
+/// say why, as for session_lost().
+void notify_lost(conn_impl *c, const std::string &msg,
+                 const std::string &sqlstate);
+/// The connection went back to its pool: the lease's handlers and queue
+/// go with it.
+void end_lease_notify(conn_impl *c) noexcept;
 
 /// Maps text of a libpq connect failure to a status code (see connect.cc).
 /// `fields`, when given, gets the server's fields the text carries.

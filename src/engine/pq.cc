@@ -561,10 +561,7 @@ void conn_impl::read_input() {
   std::string why = eof ? PQerrorMessage(pg) : "";
   bool gone = dead() || eof;
 
-  // Notifications are freed until the LISTEN module takes them.
-  while (PGnotify *n = PQnotifies(pg)) {
-    PQfreemem(n);
-  }
+  notify_input(this); // LISTEN/NOTIFY (notify.cc)
 
   while (wire_head && st == state::ready) {
     if (copying == op::copy_way::out) {
@@ -700,6 +697,7 @@ void conn_impl::read_input() {
       collect(o, r);
     }
   }
+  notify_input(this); // those behind the results just taken
   if (gone && st == state::ready) {
     lost(why.empty() ? PQerrorMessage(pg) : why);
     return;
@@ -906,6 +904,7 @@ void conn_impl::lost(std::string why) {
   later([this, established, msg = error_msg, state = error_sqlstate] {
     fail_all(UVPG_ECONNBAD);
     if (established) {
+      notify_lost(this, msg, state);
       session_lost(this, msg, state);
       if (lessor) {
         lessor->connection_lost(this);
