@@ -250,7 +250,7 @@ TEST_CASE_FIXTURE(test::loop_fixture,
                   "session replaced, and notifications flow again") {
   listener_options o;
   o.heartbeat_interval = std::chrono::milliseconds(100);
-  o.heartbeat_timeout = std::chrono::milliseconds(500);
+  o.heartbeat_timeout = std::chrono::milliseconds(1000);
   listener l = test::wait(&loop, listener::connect(&loop, test::dsn(),
                                                    {"tl_h"}, o));
   next_of(&loop, l, listener_event_kind::connected);

@@ -5,16 +5,18 @@
 #ifndef UVPG_LISTENER_H
 #define UVPG_LISTENER_H
 
-/* The connection options, uvpg_notify_t and UVPG_EXTERN.  <uvpg.h>
- * includes this header after declaring them, so either may come first. */
+/* The connection options and UVPG_EXTERN.  <uvpg.h> includes this
+ * header after declaring them, so either may come first. */
 #include "../uvpg.h"
-#include "notify.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct uvpg_listener_s uvpg_listener_t;
+/* uvpg_notify_t (uvpg/notify.h), named by its tag: notify.h and this
+ * header include each other through <uvpg.h>. */
+struct uvpg_notify_s;
 
 /* The kinds of event; see uvpg_listener_new(3). */
 typedef enum {
@@ -44,7 +46,8 @@ typedef struct uvpg_listener_stats_s {
 } uvpg_listener_stats_t;
 
 typedef void (*uvpg_listener_event_cb)(uvpg_listener_t *listener, int status,
-                                       int kind, const uvpg_notify_t *notify,
+                                       int kind,
+                                       const struct uvpg_notify_s *notify,
                                        void *data);
 typedef void (*uvpg_listen_cb)(uvpg_listener_t *listener, int status,
                                void *data);
