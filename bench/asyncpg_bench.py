@@ -6,15 +6,18 @@ same shapes, the same output, one line per run:
 
     <workload> <count> <seconds> <count/s> [peak RSS kB]
 
-(W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS.)
+(W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS;
+W6: notifications, and adds the rate from the first received to the
+last.)
 Run by bench/run.sh against a throwaway cluster; never a unit test.
 
-    asyncpg_bench.py W1a|W1b|W1c|W2|W3a|W3b|W4|W5 SECONDS [dsn]
+    asyncpg_bench.py W1a|W1b|W1c|W2|W3a|W3b|W4|W5|W6|W6q SECONDS [dsn]
 
 The dsn is one asyncpg understands, e.g.
 postgresql://uvpg@/postgres?host=/tmp/sock&port=5432; without it, the
-PG* environment.  W1, W2 and W4 run for SECONDS; W3 and W5 run to
-completion.  BENCH_W3_ROWS and BENCH_W5_ROWS change their row counts.
+PG* environment.  W1, W2 and W4 run for SECONDS; W3, W5 and W6 run to
+completion.  BENCH_W3_ROWS, BENCH_W5_ROWS and BENCH_W6_COUNT change
+their sizes.
 
 How asyncpg is used where it differs from uvpg:
  - an asyncpg connection runs one operation at a time, so W1b's 32
@@ -46,8 +49,14 @@ W3_INSERT_SQL = "INSERT INTO bench_w3 (a, b, c) VALUES ($1, $2, $3)"
 # Rows a W5 fetch asks for (uvpg_bench.cc uses the same).
 W5_BATCH = 10000
 
+# W6's channel, and the statement that sends its burst: payloads "1" to
+# "<n>", in one transaction (uvpg_bench.cc sends the same).
+W6_CHANNEL = "bench_w6"
+W6_SEND_SQL = ("SELECT count(pg_notify('bench_w6', i::text)) "
+               "FROM generate_series(1, %d) i")
+
 TIMED = ("W1a", "W1b", "W1c", "W2", "W4")
-WORKLOADS = TIMED + ("W3a", "W3b", "W5")
+WORKLOADS = TIMED + ("W3a", "W3b", "W5", "W6", "W6q")
 
 
 def env_count(name, default):
@@ -215,7 +224,72 @@ async def stream(dsn):
     return count, took, count == n and total == n * (n + 1) // 2
 
 
+# ---- W6: a burst of notifications from another connection ----
+
+class Burst:
+    """What W6 received: the payloads must count up from 1."""
+
+    def __init__(self, expected, done):
+        self.expected = expected
+        self.done = done
+        self.got = 0
+        self.failed = False
+        self.first = self.last = None
+
+    def take(self, payload):
+        if self.got == 0:
+            self.first = time.monotonic()
+        self.got += 1
+        if int(payload) != self.got:
+            self.failed = True
+        if self.got == self.expected:
+            self.last = time.monotonic()
+            self.done.set_result(None)
+
+
+async def burst(workload, dsn):
+    """W6: add_listener's callback takes each notification; W6q: the
+    callback puts it in an asyncio.Queue that a task reads with get()
+    (aiopg's conn.notifies).  BENCH_W6_COUNT (100,000) notifications sent
+    by another connection in one statement, timed from the send to the
+    last one received: (count, s, first-to-last rate, ok)."""
+    n = env_count("BENCH_W6_COUNT", 100000)
+    listener = await asyncpg.connect(dsn)
+    sender = await asyncpg.connect(dsn)
+    b = Burst(n, asyncio.get_running_loop().create_future())
+    taker = None
+    if workload == "W6":
+        def on_notify(conn, pid, channel, payload):
+            b.take(payload)
+    else:
+        queue = asyncio.Queue()
+
+        def on_notify(conn, pid, channel, payload):
+            queue.put_nowait(payload)
+
+        async def take_all():
+            while b.got < n:
+                b.take(await queue.get())
+        taker = asyncio.ensure_future(take_all())
+    await listener.add_listener(W6_CHANNEL, on_notify)
+    start = time.monotonic()
+    await sender.fetchval(W6_SEND_SQL % n)
+    await b.done
+    if taker is not None:
+        await taker
+    took = b.last - start
+    spread = b.last - b.first
+    await listener.close()
+    await sender.close()
+    return b.got, took, (b.got - 1) / spread, not b.failed
+
+
 async def main(workload, seconds, dsn):
+    if workload in ("W6", "W6q"):
+        count, took, spread_rate, ok = await burst(workload, dsn)
+        print("%s %d %.3f %.0f %.0f" % (workload, count, took, count / took,
+                                        spread_rate))
+        return ok
     if workload in TIMED:
         count, took, ok = await timed(workload, seconds, dsn)
     elif workload == "W5":

@@ -23,7 +23,7 @@ set format y "10^{%L}"
 set yrange [1e3:*]
 set grid ytics
 set key top left horizontal
-set xlabel "W1: queries/s (a: 1 conn, b: 32 callers / 8 conns, c: 32 callers / 1 conn, pgbench pipelined);  W2–W5: rows/s" font ",10"
+set xlabel "W1: queries/s (a: 1 conn, b: 32 callers / 8 conns, c: 32 callers / 1 conn, pgbench pipelined);  W2–W5: rows/s;  W6: notifications/s" font ",10"
 set ylabel "per second (log scale)"
 
 plot datafile using 2:xtic(1) title "uvpg" lc rgb "#1f6fb4", \

@@ -18,6 +18,7 @@
 #   BENCH_REPEAT   runs of every (workload, client), default 3
 #   BENCH_W3_ROWS  rows W3 inserts, default 100000
 #   BENCH_W5_ROWS  rows W5 streams, default 10000000
+#   BENCH_W6_COUNT notifications W6 and W6q send, default 100000
 #   BENCH_BIN      the uvpg program, default bench/uvpg_bench
 #   BENCH_PYTHON   a python3 that imports asyncpg and uvloop
 #   BENCH_OUT      where results.md and results.svg go, default the
@@ -37,6 +38,7 @@ SECONDS_PER_RUN=${BENCH_SECONDS:-3}
 REPEAT=${BENCH_REPEAT:-3}
 export BENCH_W3_ROWS=${BENCH_W3_ROWS:-100000}
 export BENCH_W5_ROWS=${BENCH_W5_ROWS:-10000000}
+export BENCH_W6_COUNT=${BENCH_W6_COUNT:-100000}
 bench=${BENCH_BIN:-bench/uvpg_bench}
 out=${BENCH_OUT:-$here}
 if [[ ! -w $out ]]; then
@@ -159,7 +161,7 @@ run_one() {
   esac
 }
 
-workloads=(W1a W1b W1p W1c W2 W3a W3b W4 W5)
+workloads=(W1a W1b W1p W1c W2 W3a W3b W4 W5 W6 W6q)
 clients=(uvpg pgbench)
 [[ -z $python ]] || clients+=(asyncpg)
 
@@ -182,10 +184,17 @@ for ((r = 1; r <= REPEAT; r++)); do
         skip[$w:$client]=1
         continue
       fi
-      read -r rate rss <<<"$line" || true
+      read -r rate extra <<<"$line" || true
       [[ -n ${rate:-} ]] || continue
       vals[$w:$client]+="$rate "
-      [[ -z ${rss:-} ]] || vals[W5rss:$client]+="$rss "
+      # W5's second figure is its peak RSS; W6's and W6q's the rate from
+      # the first notification received to the last.
+      if [[ -n ${extra:-} ]]; then
+        case $w in
+        W5) vals[W5rss:$client]+="$extra " ;;
+        W6 | W6q) vals[${w}r:$client]+="$extra " ;;
+        esac
+      fi
     done
   done
   # W1q: the pool's own cost per call, one caller (uvpg only).  Lines
@@ -232,6 +241,7 @@ unit() {
   case $1 in
   W1*) echo "queries/s" ;;
   W5rss) echo "MB, lower is better" ;;
+  W6*) echo "notifications/s" ;;
   *) echo "rows/s" ;;
   esac
 }
@@ -247,10 +257,14 @@ describe() {
   W4) echo "1000 jsonb docs of ~1 KB, 8 conns" ;;
   W5) echo "stream $(human "$BENCH_W5_ROWS") rows, cursor" ;;
   W5rss) echo "W5 peak RSS" ;;
+  W6) echo "$(human "$BENCH_W6_COUNT") notifications, handler, send to last" ;;
+  W6r) echo "W6, first to last received" ;;
+  W6q) echo "$(human "$BENCH_W6_COUNT") notifications, queue get(), send to last" ;;
+  W6qr) echo "W6q, first to last received" ;;
   esac
 }
 
-rows=(W1a W1b W1p W1c W2 W3a W3b W4 W5 W5rss)
+rows=(W1a W1b W1p W1c W2 W3a W3b W4 W5 W5rss W6 W6r W6q W6qr)
 declare -A med=()
 for w in "${rows[@]}"; do
   for client in uvpg pgbench asyncpg; do
@@ -274,7 +288,7 @@ for w in "${rows[@]}"; do
       "${med[$w:$client]}" "$(lo <<<"$v")-$(hi <<<"$v")" "$r1" "$r2"
   done
 done
-echo "(W1 queries/s, W2-W5 rows/s, W5rss kB; median of $REPEAT interleaved" \
+echo "(W1 queries/s, W2-W5 rows/s, W5rss kB, W6 notifications/s; median of $REPEAT interleaved" \
   "runs, timed ones $SECONDS_PER_RUN s; pgbench -M prepared, W1c pipelined" \
   "100 per batch; unix socket; W1p's pgbench and asyncpg are W1b's)"
 # The pool against direct connections (the issue's target: >= 0.90).
@@ -293,6 +307,16 @@ if ((${#qnames[@]})); then
 fi
 
 # ---- results.md ----
+
+# The table's first column: W5rss is W5's, W6r W6's, W6qr W6q's.
+row_name() {
+  case $1 in
+  W5rss) echo W5 ;;
+  W6r) echo W6 ;;
+  W6qr) echo W6q ;;
+  *) echo "$1" ;;
+  esac
+}
 
 cell() { # median (min-max) of a (workload, client), human-readable
   local v=${vals[$1:$2]:-} f=human
@@ -330,7 +354,7 @@ fi
     [[ -n ${vals[$w:uvpg]:-}${vals[$w:asyncpg]:-}${vals[$w:pgbench]:-} ]] || continue
     r1=$(ratio "${med[$w:uvpg]:-}" "${med[$w:pgbench]:-}") || r1="-"
     r2=$(ratio "${med[$w:uvpg]:-}" "${med[$w:asyncpg]:-}") || r2="-"
-    echo "| ${w/W5rss/W5} | $(describe "$w") | $(unit "$w") | $(cell "$w" uvpg)" \
+    echo "| $(row_name "$w") | $(describe "$w") | $(unit "$w") | $(cell "$w" uvpg)" \
       "| $(cell "$w" asyncpg) | $(cell "$w" pgbench) | $r1 | $r2 |"
   done
   echo
@@ -339,6 +363,12 @@ fi
   echo "For W5 peak RSS a ratio below 1 means uvpg uses less memory."
   echo "W1p's pgbench and asyncpg figures are W1b's (pgbench -c8 -j2;"
   echo "asyncpg's W1b already uses its pool)."
+  echo "W6 and W6q: another connection sends the notifications in one"
+  echo "statement; the listener takes them through a handler (asyncpg's"
+  echo "add_listener callback) or through the queue (uvpg's notifies().get(),"
+  echo "asyncpg's callback feeding an asyncio.Queue); \"send to last\" includes"
+  echo "the server's work on the sending statement, \"first to last received\""
+  echo "is the receiving alone."
   [[ -z $pool_direct ]] || echo "The pool against direct connections," \
     "uvpg W1p / W1b: $pool_direct; against pgbench -c8: ${pool_pgbench:--}."
   if ((${#qnames[@]})); then
@@ -365,7 +395,7 @@ echo "bench: wrote $out/results.md" >&2
 if [[ -n $gnuplot ]]; then
   {
     echo "# workload uvpg asyncpg pgbench (medians; ? = not measured)"
-    for w in W1a W1b W1p W1c W2 W3a W3b W4 W5; do
+    for w in W1a W1b W1p W1c W2 W3a W3b W4 W5 W6 W6q; do
       printf '%s' "$w"
       for client in uvpg asyncpg pgbench; do
         printf ' %s' "${med[$w:$client]:-?}"

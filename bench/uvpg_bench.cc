@@ -1,10 +1,13 @@
 // uvpg_bench: throughput of uvpg on the workloads of issue 4.  Prints
 // one line per run:
 //   <workload> <count> <seconds> <count/s> [peak RSS kB]
-// (W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS.)
+// (W1: queries; W2, W3, W4, W5: rows; W5 adds the process's peak RSS;
+// W6: notifications, and adds the rate from the first received to the
+// last.)
 // Run by bench/run.sh against a throwaway cluster; never a unit test.
 //
-//   uvpg_bench W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5 SECONDS [conninfo]
+//   uvpg_bench W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5|W6|W6q SECONDS
+//              [conninfo]
 //
 // W1 point `SELECT $1::int`: (a) 1 caller on 1 connection, (b) 32
 //    callers over 8 connections, (c) 32 callers on 1 connection,
@@ -26,8 +29,14 @@
 //    its root, 8 callers over 8 connections.
 // W5 10,000,000 rows `SELECT i FROM generate_series(1,N) i` through a
 //    named server-side cursor inside a transaction.
-// W1, W2 and W4 run for SECONDS; W3 and W5 run to completion (SECONDS
-// is ignored).  BENCH_W3_ROWS and BENCH_W5_ROWS change their row counts.
+// W6 100,000 notifications that a second connection sends in one
+//    statement, `SELECT count(pg_notify('bench_w6', i::text)) FROM
+//    generate_series(1,N) i`, each taken by a handler (W6) or by get()
+//    on the queue (W6q) of the listening connection; the payloads must
+//    count up from 1.
+// W1, W2 and W4 run for SECONDS; W3, W5 and W6 run to completion
+// (SECONDS is ignored).  BENCH_W3_ROWS, BENCH_W5_ROWS and
+// BENCH_W6_COUNT change their sizes.
 // BENCH_POOL_TIMEOUT_MS sets W1p's and W1q's pool_options::timeout (the
 // pool's default, 60000, when unset; 0 = no deadline), to see what the
 // deadline of every pool-level call costs.
@@ -67,6 +76,14 @@ constexpr const char *w3_insert_sql =
     "INSERT INTO bench_w3 (a, b, c) VALUES ($1, $2, $3)";
 // Rows a W5 fetch asks for (asyncpg_bench.py uses the same).
 constexpr int w5_batch = 10000;
+// W6's channel, and the statement that sends its burst: payloads "1"
+// to "<n>", in one transaction.
+constexpr const char *w6_channel = "bench_w6";
+std::string w6_send_sql(long n) {
+  return "SELECT count(pg_notify('bench_w6', i::text)) "
+         "FROM generate_series(1, " +
+         std::to_string(n) + ") i";
+}
 
 struct run_state {
   clock_type::time_point end;
@@ -311,6 +328,72 @@ double seconds_since(clock_type::time_point start) {
   return std::chrono::duration<double>(clock_type::now() - start).count();
 }
 
+// ---- W6: a burst of notifications from another connection ----
+
+// What W6 received: the payloads must count up from 1.
+struct w6_state {
+  long expected = 0;
+  long got = 0;
+  bool failed = false;
+  clock_type::time_point first, last;
+  void take(const uvpg::notification &n) {
+    if (got == 0) {
+      first = clock_type::now();
+    }
+    ++got;
+    if (std::atol(n.payload.c_str()) != got) {
+      failed = true;
+    }
+    if (got == expected) {
+      last = clock_type::now();
+    }
+  }
+};
+
+// W6q: the queue, one get() after the other.
+uvpg::future<void> w6_taker(uvpg::notify_queue q, w6_state &s) {
+  while (s.got < s.expected) {
+    s.take(co_await q.get());
+  }
+}
+
+// W6 (a handler, asyncpg's add_listener) and W6q (the queue):
+// BENCH_W6_COUNT (100,000) notifications that another connection sends
+// in one statement, timed from the send to the last one received.
+int run_w6(uv_loop_t *loop, const std::string &dsn, bool queue) {
+  long n = env_count("BENCH_W6_COUNT", 100000);
+  uvpg::connection listener =
+      wait(loop, uvpg::connection::connect(loop, dsn));
+  uvpg::connection sender = wait(loop, uvpg::connection::connect(loop, dsn));
+  w6_state s;
+  s.expected = n;
+  uvpg::future<void> taker;
+  if (queue) {
+    taker = w6_taker(listener.notifies(), s);
+  } else {
+    listener.add_notify_handler(
+        [&s](const uvpg::notification &x) { s.take(x); });
+  }
+  wait(loop, listener.listen(w6_channel));
+  auto start = clock_type::now();
+  wait(loop, sender.query(w6_send_sql(n)));
+  if (queue) {
+    wait(loop, std::move(taker));
+  } else {
+    while (s.got < n) {
+      uv_run(loop, UV_RUN_ONCE);
+    }
+  }
+  double took = std::chrono::duration<double>(s.last - start).count();
+  double spread = std::chrono::duration<double>(s.last - s.first).count();
+  std::printf("%s %ld %.3f %.0f %.0f\n", queue ? "W6q" : "W6", s.got, took,
+              static_cast<double>(s.got) / took,
+              static_cast<double>(s.got - 1) / spread);
+  wait(loop, listener.close());
+  wait(loop, sender.close());
+  return s.failed ? 1 : 0;
+}
+
 // The W3 rows: (i, "row i", i * 1.5) for i in 1..n.
 std::vector<uvpg::params> w3_rows(long n) {
   std::vector<uvpg::params> rows;
@@ -454,7 +537,7 @@ int run_w1q(uv_loop_t *loop, const std::string &dsn, double secs) {
 int main(int argc, char **argv) {
   if (argc < 3) {
     std::fprintf(stderr, "usage: uvpg_bench "
-                         "W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5 "
+                         "W1a|W1b|W1c|W1p|W1q|W2|W3a|W3b|W4|W5|W6|W6q "
                          "SECONDS [conninfo]\n");
     return 2;
   }
@@ -462,12 +545,14 @@ int main(int argc, char **argv) {
   double secs = std::atof(argv[2]);
   const char *env = std::getenv("UVPG_DSN");
   std::string dsn = argc > 3 ? argv[3] : env ? env : "";
-  if (w == "W1p" || w == "W1q") {
+  if (w == "W1p" || w == "W1q" || w == "W6" || w == "W6q") {
     uv_loop_t loop;
     uv_loop_init(&loop);
     int rc = 0;
     try {
-      rc = w == "W1p" ? run_w1p(&loop, dsn, secs) : run_w1q(&loop, dsn, secs);
+      rc = w == "W1p"   ? run_w1p(&loop, dsn, secs)
+           : w == "W1q" ? run_w1q(&loop, dsn, secs)
+                        : run_w6(&loop, dsn, w == "W6q");
     } catch (const std::exception &e) {
       std::fprintf(stderr, "uvpg_bench %s: %s\n", w.c_str(), e.what());
       rc = 1;

@@ -341,6 +341,11 @@ future<notification> notify_queue::get() {
   if (s.ph != notify_state::phase::open) {
     return future<notification>::make_failed(s.end_error);
   }
+  if (s.c && s.c->close_requested) {
+    // Closed, and the close not yet done: it would fail a waiter soon.
+    return future<notification>::make_failed(
+        detail::make_error(s.c, UVPG_ECLOSED, nullptr));
+  }
   // Waiters whose futures were dropped go first, so a program that
   // keeps asking and giving up does not pile them up.
   while (!s.waiters.empty() && s.waiters.back()->refs == 1) {

@@ -173,6 +173,19 @@ static void close_all(int n) {
     run_until(&st.queries, want_);                                           \
   } while (0)
 
+/* Opens a listener, conns[0] (the callback started, LISTEN on
+ * `channel`), and a second connection, conns[1]; 0 when they could not
+ * be opened. */
+static int listening(const char *channel) {
+  if (!open_conns(2)) {
+    return 0;
+  }
+  CHECK_EQ(uvpg_conn_notify_start(st.conns[0], on_notify, NULL), 0);
+  RUN(uvpg_conn_listen(st.conns[0], channel, on_query, NULL));
+  CHECK_EQ(st.last_status, 0);
+  return 1;
+}
+
 static void test_start(void) {
   uvpg_conn_t *c, *sender;
   static int mark;
@@ -229,13 +242,11 @@ static void test_start(void) {
 
 static void test_stop(void) {
   uvpg_conn_t *c, *sender;
-  if (!open_conns(2)) {
+  if (!listening("t_notify_capi_stop")) {
     return;
   }
   c = st.conns[0];
   sender = st.conns[1];
-  CHECK_EQ(uvpg_conn_notify_start(c, on_notify, NULL), 0);
-  RUN(uvpg_conn_listen(c, "t_notify_capi_stop", on_query, NULL));
   /* Stopped from inside the callback: the second of a batch is not
    * delivered. */
   st.stop_from_cb = 1;
@@ -262,14 +273,12 @@ static void test_stop(void) {
 static void test_unlisten_and_names(void) {
   uvpg_conn_t *c, *sender;
   char big[8001];
-  if (!open_conns(2)) {
+  /* Quoted identifiers, exact: case and quotes kept. */
+  if (!listening("t_notify_capi a b")) {
     return;
   }
   c = st.conns[0];
   sender = st.conns[1];
-  CHECK_EQ(uvpg_conn_notify_start(c, on_notify, NULL), 0);
-  /* Quoted identifiers, exact: case and quotes kept. */
-  RUN(uvpg_conn_listen(c, "t_notify_capi a b", on_query, NULL));
   RUN(uvpg_conn_listen(c, "t_notify_capi_Mixed\"Case", on_query, NULL));
   CHECK_EQ(st.last_status, 0);
   RUN(uvpg_conn_notify(sender, "t_notify_capi_mixed\"case", "lower",
@@ -333,14 +342,12 @@ static void test_lost(void) {
   uvpg_conn_t *c, *admin;
   char pid[16];
   const char *params[1];
-  if (!open_conns(2)) {
+  if (!listening("t_notify_capi_lost")) {
     return;
   }
   c = st.conns[0];
   admin = st.conns[1];
-  CHECK_EQ(uvpg_conn_notify_start(c, on_notify, NULL), 0);
   CHECK_EQ(uvpg_conn_set_termination_cb(c, on_termination, NULL), 0);
-  RUN(uvpg_conn_listen(c, "t_notify_capi_lost", on_query, NULL));
   RUN(uvpg_conn_notify(admin, "t_notify_capi_lost", "before", on_query,
                        NULL));
   run_until(&st.notes, 1);
@@ -362,15 +369,12 @@ static void test_lost(void) {
 }
 
 static void test_close_from_callback(void) {
-  uvpg_conn_t *c, *sender;
+  uvpg_conn_t *sender;
   int closes;
-  if (!open_conns(2)) {
+  if (!listening("t_notify_capi_close")) {
     return;
   }
-  c = st.conns[0];
   sender = st.conns[1];
-  CHECK_EQ(uvpg_conn_notify_start(c, on_notify, NULL), 0);
-  RUN(uvpg_conn_listen(c, "t_notify_capi_close", on_query, NULL));
   /* Closed by the callback of the first of three sent in one
    * transaction: the others are dropped, then the final call. */
   st.close_from_cb = 1;
@@ -390,6 +394,51 @@ static void test_close_from_callback(void) {
   CHECK_EQ(st.calls_after_final, 0);
 }
 
+static void on_acquire(uvpg_pool_t *p, int status, uvpg_conn_t *c,
+                       void *data) {
+  (void)p;
+  (void)data;
+  CHECK_EQ(status, 0);
+  st.conns[0] = c;
+  st.connects++;
+}
+
+static void on_pool_closed(uvpg_pool_t *p, void *data) {
+  (void)p;
+  (void)data;
+  st.closes++;
+}
+
+static void test_pool_release(void) {
+  uvpg_pool_t *pool = NULL;
+  uvpg_pool_opts_t opts;
+  CHECK_EQ(uv_loop_init(&loop), 0);
+  uvpg_pool_opts_init(&opts);
+  opts.minsize = 1;
+  opts.maxsize = 1;
+  CHECK_EQ(uvpg_pool_new(&loop, ctest_dsn(), &opts, &pool), 0);
+  CHECK_EQ(uvpg_pool_acquire(pool, on_acquire, NULL, NULL), 0);
+  if (!run_until(&st.connects, 1)) {
+    return;
+  }
+  CHECK_EQ(uvpg_conn_notify_start(st.conns[0], on_notify, NULL), 0);
+  RUN(uvpg_conn_listen(st.conns[0], "t_notify_capi_pool", on_query, NULL));
+  /* Given back: the final call comes from the loop, after the call. */
+  st.in_call = 1;
+  CHECK_EQ(uvpg_pool_release(pool, st.conns[0]), 0);
+  st.in_call = 0;
+  CHECK_EQ(st.finals, 0);
+  run_until(&st.finals, 1);
+  CHECK_EQ(st.final_status, UV_ECANCELED);
+  CHECK_EQ(uvpg_pool_close(pool, 0, on_pool_closed, NULL), 0);
+  run_until(&st.closes, 1);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  CHECK_EQ(uv_loop_close(&loop), 0);
+  CHECK_EQ(st.finals, 1);
+  CHECK_EQ(st.calls_after_final, 0);
+  CHECK_EQ(st.called_inside, 0);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_conn_notify_start: idle and busy, from another session and "
@@ -407,6 +456,9 @@ int main(void) {
       {"uvpg_conn_notify_start: closing from the callback drops the rest "
        "and makes the final call before close_cb",
        test_close_from_callback},
+      {"uvpg_conn_notify_start: uvpg_pool_release gives one final "
+       "UV_ECANCELED call, from the loop",
+       test_pool_release},
   };
   return ctest_run("notify-capi", cases, sizeof cases / sizeof cases[0],
                    reset);

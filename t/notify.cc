@@ -430,6 +430,9 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   auto closed2 = c2.close().then([&] {
     pending_done_first = pending.available();
   });
+  auto after_close = q2.get(); // the close is under way: fails at once
+  REQUIRE(after_close.available());
+  CHECK(failure(after_close).first == UVPG_ECLOSED);
   test::wait(&loop, std::move(closed2));
   CHECK(pending_done_first);
   auto [status, what] = failure(pending);
