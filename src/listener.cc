@@ -172,8 +172,9 @@ void listener_impl::dialed(uint64_t ep, conn_impl *c, int status) noexcept {
     c->close(nullptr);
     return;
   }
+  conn = connection(c);
+  ph = phase::listening;
   try {
-    conn = connection(c);
     // Installed once per session, on a connection nobody else holds:
     // a notification cannot reach the listener twice.
     conn.add_notify_handler(
@@ -186,7 +187,6 @@ void listener_impl::dialed(uint64_t ep, conn_impl *c, int status) noexcept {
     session_failed(ep, UV_ENOMEM, e.what(), std::current_exception());
     return;
   }
-  ph = phase::listening;
   for (auto it = channels.begin(); it != channels.end(); ++it) {
     send_listen(it);
   }
@@ -875,40 +875,37 @@ listener::~listener() {
   }
 }
 
-future<void> listener::listen(std::string_view channel) {
-  if (!_impl) {
-    throw usage_error("listener::listen: the listener handle is empty");
+namespace {
+
+// listen() and unlisten(): the change is made now, the future resolves
+// from the loop.
+future<void> change(listener_impl *l, std::string_view channel,
+                    const char *fn,
+                    int (listener_impl::*op)(std::string_view,
+                                             detail::listen_req *)) {
+  if (!l) {
+    throw usage_error(std::string("listener::") + fn +
+                      ": the listener handle is empty");
   }
-  check_channel(channel, "listen");
-  detail::loop_scope scope(_impl->loop);
-  if (_impl->closing) {
-    return closed_future("listen");
-  }
-  auto it = _impl->channels.find(channel);
-  if (it != _impl->channels.end() && it->second.confirmed == _impl->epoch &&
-      (_impl->ph == listener_impl::phase::up ||
-       _impl->ph == listener_impl::phase::listening)) {
-    return make_ready_future(); // born ready: nothing runs in this call
+  check_channel(channel, fn);
+  detail::loop_scope scope(l->loop);
+  if (l->closing) {
+    return closed_future(fn);
   }
   auto *req = new promise_req;
   auto f = detail::future_of(req->st);
-  _impl->listen(channel, req);
+  (l->*op)(channel, req);
   return f;
 }
 
+} // namespace
+
+future<void> listener::listen(std::string_view channel) {
+  return change(_impl, channel, "listen", &listener_impl::listen);
+}
+
 future<void> listener::unlisten(std::string_view channel) {
-  if (!_impl) {
-    throw usage_error("listener::unlisten: the listener handle is empty");
-  }
-  check_channel(channel, "unlisten");
-  detail::loop_scope scope(_impl->loop);
-  if (_impl->closing) {
-    return closed_future("unlisten");
-  }
-  auto *req = new promise_req;
-  auto f = detail::future_of(req->st);
-  _impl->unlisten(channel, req);
-  return f;
+  return change(_impl, channel, "unlisten", &listener_impl::unlisten);
 }
 
 future<listener_event> listener::next() {
