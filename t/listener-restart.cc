@@ -1,6 +1,7 @@
 // The listener across a server stop and start.  It stops its server, so
 // it runs under a private cluster (OWN_SERVER_TESTS, t/run-test.sh).
 #include <string>
+#include <vector>
 
 #include "test.hh"
 
@@ -32,12 +33,14 @@ uvpg::listener_options quick() {
 } // namespace
 
 TEST_CASE("a server restart: disconnected (57P01), failed attempts while "
-          "it is down, then connected, a gap, and notifications again") {
+          "it is down, then connected, a gap, and notifications again; "
+          "the set changed while away is the one listened to") {
   test::loop_fixture lf;
   uv_loop_t *loop = &lf.loop;
   std::string pgctl = test::env("UVPG_TEST_PGCTL");
   listener l = test::wait(loop, listener::connect(loop, test::dsn(),
-                                                  {"tr_a"}, quick()));
+                                                  {"tr_a", "tr_gone"},
+                                                  quick()));
   CHECK(next(loop, l).kind == listener_event_kind::connected);
   int before = l.backend_pid();
 
@@ -52,6 +55,10 @@ TEST_CASE("a server restart: disconnected (57P01), failed attempts while "
   CHECK(ev.status < 0);
   CHECK_FALSE(l.connected());
   CHECK(l.stats().failed >= 1);
+  // Changed while away: resolved when the listener is back.
+  auto added = l.listen("tr_new");
+  test::wait(loop, l.unlisten("tr_gone")); // no session: done at once
+  CHECK_FALSE(added.available());
 
   test::shell(pgctl + " start");
   // More failed attempts may come first; then the listener is back.
@@ -65,13 +72,16 @@ TEST_CASE("a server restart: disconnected (57P01), failed attempts while "
   CHECK(ev.status == UVPG_ECONNBAD);
   CHECK(ev.away.count() > 0);
 
+  test::wait(loop, std::move(added));
   uvpg::connection c = test::connect(loop);
   notify(loop, c, "tr_a", "back");
-  notify(loop, c, "tr_a", "end");
+  notify(loop, c, "tr_gone", "not listened");
+  notify(loop, c, "tr_new", "new");
   ev = next(loop, l);
   CHECK(ev.kind == listener_event_kind::notification);
   CHECK(ev.notify.payload == "back");
-  CHECK(next(loop, l).notify.payload == "end");
+  CHECK(next(loop, l).notify.payload == "new");
+  CHECK(l.channels() == std::vector<std::string>{"tr_a", "tr_new"});
   CHECK(l.stats().lost == 1);
   CHECK(l.stats().connects == 2);
   test::wait(loop, l.close());
