@@ -274,10 +274,11 @@ void listener_impl::became_up() noexcept {
     gap.kind = listener_event_kind::gap;
     gap.status = down_status;
     gap.away = std::chrono::milliseconds(now_ms(loop) - down_since_ms);
+    // The loss's first line: the disconnected event had all of it.
     gap.message = "listener: listening again after " +
                   std::to_string(gap.away.count()) +
                   " ms away; notifications sent meanwhile may be lost (" +
-                  down_message + ")";
+                  down_message.substr(0, down_message.find('\n')) + ")";
     push(std::move(gap));
     down = false;
   }
