@@ -356,6 +356,7 @@ UVPG_EXTERN int uvpg_result_get_double(const uvpg_result_t *res, int row,
 #endif
 
 #include "uvpg/cursor.h"
+#include "uvpg/listener.h"
 #include "uvpg/notify.h"
 #include "uvpg/pool.h"
 #include "uvpg/transaction.h"

@@ -15,6 +15,7 @@
 #include "uvpg/cursor.hh"
 #include "uvpg/error.hh"
 #include "uvpg/future.hh"
+#include "uvpg/listener.hh"
 #include "uvpg/notice.hh"
 #include "uvpg/notify.hh"
 #include "uvpg/pool.hh"
