@@ -351,6 +351,10 @@ void listener_impl::session_failed(uint64_t ep, int status,
     down_status = status;
     down_message = why;
   }
+  away(status, why);
+}
+
+void listener_impl::away(int status, const std::string &why) noexcept {
   last_error = why;
   listener_event ev;
   ev.kind = listener_event_kind::disconnected;
@@ -363,7 +367,6 @@ void listener_impl::session_failed(uint64_t ep, int status,
 void listener_impl::give_up_or_retry(int status, const std::string &why,
                                      std::exception_ptr err) noexcept {
   ++st.failed;
-  last_error = why;
   if (fail_first && !ever_up) {
     // listener::connect(): the first attempt's error is the answer, once
     // the connection is closed.
@@ -376,14 +379,10 @@ void listener_impl::give_up_or_retry(int status, const std::string &why,
       cs->release();
       unref(); // the connect's reference
     });
+    last_error = why;
     return;
   }
-  listener_event ev;
-  ev.kind = listener_event_kind::disconnected;
-  ev.status = status;
-  ev.message = why;
-  push(std::move(ev));
-  schedule_retry();
+  away(status, why);
 }
 
 void listener_impl::schedule_retry() noexcept {

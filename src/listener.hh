@@ -140,6 +140,8 @@ struct listener_impl {
   /// An attempt failed (the connect, or a LISTEN before up).
   void give_up_or_retry(int status, const std::string &why,
                         std::exception_ptr err) noexcept;
+  /// Queues a disconnected event and the next attempt.
+  void away(int status, const std::string &why) noexcept;
   void schedule_retry() noexcept;
   void retire_conn() noexcept;
   void heartbeat() noexcept;
