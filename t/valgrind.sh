@@ -9,7 +9,7 @@
 set -uo pipefail
 builddir=${1:?usage: t/valgrind.sh BUILDDIR}
 rc=0
-for name in cancel-capi capi contract cursor-capi notice-capi notify-capi \
+for name in cancel-capi capi contract cursor-capi listener-capi notice-capi notify-capi \
     pool-capi transaction-capi; do
   prog=$builddir/t/$name
   log=$builddir/t/$name.valgrind.log
