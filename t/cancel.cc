@@ -13,14 +13,26 @@ TEST_SUITE_BEGIN("live/cancel");
 
 namespace {
 
-// Waits until `c` shows the server running a statement (its result not
-// here yet), then a little more so the statement is surely executing.
+// Waits until the server executes `c`'s statement (pg_stat_activity,
+// seen from a second connection): a cancel that reaches a backend still
+// reading the statement is ignored by the server.
 void until_running(uv_loop_t *loop, uvpg::connection &c,
                    const uvpg::future<uvpg::result> &q) {
   REQUIRE(test::run_until(loop, [&] {
     return c.status() == UVPG_CONN_BUSY && !q.available();
   }));
-  test::wait(loop, test::sleep_ms(loop, 200));
+  auto watcher = test::connect(loop);
+  int pid = c.backend_pid();
+  for (int i = 0; i < 200; ++i) {
+    if (test::wait(loop, watcher.fetchval<int64_t>(
+                             "SELECT count(*) FROM pg_stat_activity WHERE "
+                             "pid = $1 AND state = 'active'",
+                             pid)) == 1) {
+      break;
+    }
+    test::wait(loop, test::sleep_ms(loop, 50));
+  }
+  test::wait(loop, watcher.close());
 }
 
 // The class of a failed future's error, and its status.
