@@ -69,6 +69,9 @@
    backward compatibility; new code need not use it. */
 #define STDC_HEADERS 1
 
+/* the version of libpq configure found, from its pkg-config file */
+#define UVPG_LIBPQ_PC_VERSION "17.10"
+
 /* libpq's system configuration directory */
 #define UVPG_PG_SYSCONFDIR "/etc/postgresql-common"
 

@@ -13,6 +13,15 @@ TEST_SUITE_BEGIN("live/cancel");
 
 namespace {
 
+// The backend of `c` still runs `pid`'s statement (seen from `other`).
+bool backend_active(uv_loop_t *loop, uvpg::connection &other, int pid) {
+  return test::wait(loop,
+                    other.fetchval<int64_t>(
+                        "SELECT count(*) FROM pg_stat_activity "
+                        "WHERE pid = $1 AND state = 'active'",
+                        pid)) == 1;
+}
+
 // Waits until the server executes `c`'s statement (pg_stat_activity,
 // seen from a second connection): a cancel that reaches a backend still
 // reading the statement is ignored by the server.
@@ -24,10 +33,7 @@ void until_running(uv_loop_t *loop, uvpg::connection &c,
   auto watcher = test::connect(loop);
   int pid = c.backend_pid();
   for (int i = 0; i < 200; ++i) {
-    if (test::wait(loop, watcher.fetchval<int64_t>(
-                             "SELECT count(*) FROM pg_stat_activity WHERE "
-                             "pid = $1 AND state = 'active'",
-                             pid)) == 1) {
+    if (backend_active(loop, watcher, pid)) {
       break;
     }
     test::wait(loop, test::sleep_ms(loop, 50));
@@ -46,15 +52,6 @@ template <class E, class T> int failed_as(const uvpg::future<T> &f) {
     FAIL("wrong error class: " << typeid(e).name() << ": " << e.what());
   }
   return 0;
-}
-
-// The backend of `c` still runs `pid`'s statement (seen from `other`).
-bool backend_active(uv_loop_t *loop, uvpg::connection &other, int pid) {
-  return test::wait(loop,
-                    other.fetchval<int64_t>(
-                        "SELECT count(*) FROM pg_stat_activity "
-                        "WHERE pid = $1 AND state = 'active'",
-                        pid)) == 1;
 }
 
 } // namespace

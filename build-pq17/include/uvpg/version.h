@@ -38,5 +38,7 @@
 #define UVPG_HAS_ERROR_CLASS 1
 #define UVPG_HAS_NOTICES 1
 #define UVPG_HAS_POOL 1
+#define UVPG_HAS_NOTIFY 1
+#define UVPG_HAS_LISTENER 1
 
 #endif /* UVPG_VERSION_H */
