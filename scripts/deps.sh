@@ -16,6 +16,7 @@ packages=(
     libuv1-dev libpq-dev libsimdjson-dev doctest-dev
     autoconf automake libtool autoconf-archive pkg-config
     postgresql python3 mandoc valgrind g++ make clang libclang-rt-14-dev
+    pgbouncer openssl
 )
 
 say() { echo "deps: $*" >&2; }
