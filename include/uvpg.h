@@ -238,6 +238,9 @@ UVPG_EXTERN const char *uvpg_conn_get_dsn(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
+/* See uvpg_conn_get_behind_pooler(3). */
+UVPG_EXTERN int uvpg_conn_get_behind_pooler(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 UVPG_EXTERN const char *uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
                                                        const char *name)
     UVPG_NOEXCEPT;

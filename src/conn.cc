@@ -764,6 +764,10 @@ bool connection::closed() const noexcept {
   return !_impl || _impl->is_closed();
 }
 std::string connection::dsn() const { return _impl ? _impl->dsn : ""; }
+bool connection::behind_pooler() const noexcept {
+  return _impl && _impl->behind_pooler;
+}
+
 int connection::backend_pid() const noexcept {
   return _impl ? _impl->backend_pid() : 0;
 }

@@ -36,15 +36,11 @@ session_state &session_for(conn_impl *c, const char *what) {
   return session_of(c);
 }
 
-void session_notice(conn_impl *c, const PGresult *res) {
-  std::map<char, std::string> fields;
-  for (char code : field_codes) {
-    if (const char *v = PQresultErrorField(res, code)) {
-      fields.emplace(code, v);
-    }
-  }
+namespace {
+void keep_notice(conn_impl *c, std::map<char, std::string> fields,
+                 std::string message) {
   session_state &s = session_of(c);
-  s.kept.emplace_back(std::move(fields), PQresultErrorMessage(res));
+  s.kept.emplace_back(std::move(fields), std::move(message));
   if (s.kept.size() > max_kept_notices) {
     s.kept.pop_front();
   }
@@ -60,6 +56,23 @@ void session_notice(conn_impl *c, const PGresult *res) {
     }
   });
   c->post(conn_impl::callout::kind::event, nullptr);
+}
+} // namespace
+
+void session_notice(conn_impl *c, const PGresult *res) {
+  std::map<char, std::string> fields;
+  for (char code : field_codes) {
+    if (const char *v = PQresultErrorField(res, code)) {
+      fields.emplace(code, v);
+    }
+  }
+  keep_notice(c, std::move(fields), PQresultErrorMessage(res));
+}
+
+void client_notice(conn_impl *c, const std::string &message) {
+  std::map<char, std::string> fields{{'S', "WARNING"}, {'V', "WARNING"},
+                                     {'C', "01000"}, {'M', message}};
+  keep_notice(c, std::move(fields), "WARNING:  " + message + "\n");
 }
 
 } // namespace uvpg::detail

@@ -466,4 +466,19 @@ std::string masked_sql(std::string_view sql) {
   return out;
 }
 
+bool may_drop_statements(std::string_view sql) noexcept {
+  static constexpr std::string_view words[] = {"discard", "deallocate"};
+  for (std::string_view w : words) {
+    auto it = std::search(sql.begin(), sql.end(), w.begin(), w.end(),
+                          [](char a, char b) {
+                            return std::tolower(static_cast<unsigned char>(
+                                       a)) == b;
+                          });
+    if (it != sql.end()) {
+      return true;
+    }
+  }
+  return false;
+}
+
 } // namespace uvpg::detail

@@ -31,6 +31,10 @@ std::optional<std::string> convert_placeholders(
     std::string_view sql, bool with_params, std::vector<std::string> *names,
     size_t *count, std::string &err);
 
+/// Whether `sql` may be DISCARD ALL or DEALLOCATE (ALL): it names either
+/// word, in any case.  Errs on the side of yes.
+bool may_drop_statements(std::string_view sql) noexcept;
+
 /// What the lexer tells of a statement before it is sent.
 struct sql_shape {
   bool single = true; // one statement: the extended protocol can send it

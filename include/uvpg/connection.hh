@@ -304,6 +304,13 @@ public:
   std::string dsn() const;
   /// The server process serving this session (0 when not connected).
   int backend_pid() const noexcept;
+  /// True once uvpg found a connection pooler (PgBouncer, ...) between
+  /// this connection and the server: at connect (the session's process
+  /// is not the one the connection was given) or later (a statement it
+  /// prepared went missing outside any transaction).  Its statement
+  /// cache and pipelining are off from then on, and a notice (SQLSTATE
+  /// 01000) said so.
+  bool behind_pooler() const noexcept;
   /// A server parameter reported to the client (server_version,
   /// client_encoding, TimeZone, ...); nullopt when not reported.
   std::optional<std::string> parameter_status(std::string_view name) const;

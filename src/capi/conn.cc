@@ -412,6 +412,11 @@ UVPG_EXTERN int uvpg_conn_get_backend_pid(const uvpg_conn_t *conn)
   return conn ? conn->backend_pid() : 0;
 }
 
+UVPG_EXTERN int uvpg_conn_get_behind_pooler(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT {
+  return conn && conn->behind_pooler ? 1 : 0;
+}
+
 UVPG_EXTERN const char *
 uvpg_conn_get_parameter_status(const uvpg_conn_t *conn,
                                const char *name) UVPG_NOEXCEPT {

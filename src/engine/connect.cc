@@ -489,7 +489,7 @@ void conn_impl::connected() {
   // type "oid base array text_binary", all on one line.
   struct bootstrap final : op {
     void complete(conn_impl *c, int status, PGresult *res) noexcept override {
-      if (status >= 0 && res && PQntuples(res) == 1 && PQnfields(res) == 5) {
+      if (status >= 0 && res && PQntuples(res) == 1 && PQnfields(res) == 6) {
         c->isolation = PQgetvalue(res, 0, 0);
         c->types->hstore = std::strtoul(PQgetvalue(res, 0, 1), nullptr, 10);
         c->types->hstore_array =
@@ -497,6 +497,21 @@ void conn_impl::connected() {
         c->types->server_version =
             static_cast<int>(std::strtol(PQgetvalue(res, 0, 3), nullptr, 10));
         read_user_types(PQgetvalue(res, 0, 4), c->types->user_types);
+        // A pooler (PgBouncer, Odyssey, pgcat) hands the client a key of
+        // its own: the process that runs the session is another.  In
+        // transaction mode each transaction may run on another session,
+        // where a prepared statement is missing and pipelined results
+        // would come back from two sessions; so no cache, no pipeline.
+        int pid = std::atoi(PQgetvalue(res, 0, 5));
+        if (pid != PQbackendPID(c->pg)) {
+          c->enter_pooler_mode(
+              "uvpg: this connection runs through a connection pooler "
+              "(the session's server process is " +
+              std::to_string(pid) + ", the connection was given " +
+              std::to_string(PQbackendPID(c->pg)) +
+              "): its statement cache and pipelining are off, as a "
+              "pooler in transaction mode needs");
+        }
       }
       PQclear(res);
       if (c->on_connect) {
@@ -521,6 +536,7 @@ void conn_impl::connected() {
   b->sql = "SELECT current_setting('default_transaction_isolation'), ";
   b->sql += opts.enable_hstore ? "t.oid, t.typarray, " : "NULL, NULL, ";
   b->sql += user_types_sql;
+  b->sql += ", pg_backend_pid()";
   if (opts.enable_hstore) {
     b->sql += " FROM (SELECT to_regtype('hstore') AS r) x LEFT JOIN pg_type "
               "t ON t.oid = x.r";

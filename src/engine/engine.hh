@@ -85,6 +85,9 @@ struct conn_impl {
   /// The error being delivered left the statement's outcome unknown
   /// (see uvpg::error::outcome_unknown()); set by deliver_callouts().
   bool error_outcome_unknown = false;
+  /// Behind a pooler that may hand each transaction to another server
+  /// session (enter_pooler_mode()): no statement cache, no pipelining.
+  bool behind_pooler = false;
   /// The server's fields of a refused connect, read from libpq's text
   /// (connect.cc); make_error uses them while their SQLSTATE is
   /// error_sqlstate.
@@ -305,6 +308,11 @@ struct conn_impl {
   void handle_closed();
   void maybe_free();
   void set_error(std::string msg, std::string sqlstate = {});
+  /// From now on this connection runs as a transaction-mode pooler
+  /// needs: every statement unnamed and alone on the wire.  Tells the
+  /// notice handlers `why`.
+  void enter_pooler_mode(const std::string &why);
+  void forget_if_dropped(const op *o);
   /// The innermost open transaction of uvpg's (transaction.cc): what
   /// connection::begin() nests in, and what autocommit() reads.
   tx_node *tx_inner = nullptr;
@@ -381,6 +389,9 @@ std::exception_ptr status_error(int status, const std::string &what);
 // The session's hooks (src/session.cc, src/notice.cc).
 /// A notice libpq handed the receiver: kept, and queued for the handlers.
 void session_notice(conn_impl *c, const PGresult *res);
+/// A notice of uvpg's own (severity WARNING, SQLSTATE 01000), delivered
+/// like the server's.
+void client_notice(conn_impl *c, const std::string &message);
 /// The query log record of `o`, about to complete with `status` and
 /// `res`, as a call to the loggers; empty when nobody listens.
 std::function<void()> query_log(conn_impl *c, const op *o, int status,

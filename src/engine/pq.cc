@@ -329,6 +329,7 @@ bool conn_impl::send(op *o) {
   int ok;
   o->groups = 1;
   if (o->simple) {
+    forget_if_dropped(o);
     ok = PQsendQuery(pg, o->sql.c_str());
   } else {
     size_t n = o->values.size();
@@ -359,11 +360,23 @@ bool conn_impl::send(op *o) {
   return true;
 }
 
+// DISCARD ALL or DEALLOCATE ALL takes the cached statements with it
+// (psycopg does the same); otherwise each would fail 26000 once, and
+// look like a change of server session.  Such a statement is never
+// cacheable, so cached statements' texts are not scanned.
+void conn_impl::forget_if_dropped(const op *o) {
+  if (stmts && stmts->size() && !o->cacheable && !o->internal &&
+      may_drop_statements(o->sql)) {
+    stmts->forget_all();
+  }
+}
+
 // A statement sent in pipeline mode, as its own segment: Parse (once per
 // cached statement), Bind/Execute per parameter set, then a Sync, so an
 // error ends its segment and nothing else.
 bool conn_impl::send_pipelined(op *o) {
   terse_errors(false);
+  forget_if_dropped(o);
   size_t n = o->rows ? o->values.size() / o->rows : 0;
   param_arrays &a = scratch_arrays();
   a.fill_types(o, n);
@@ -743,6 +756,17 @@ void conn_impl::end_of_results(op *o) {
                    m.find("\"" + e->name + "\"") != std::string_view::npos;
     bool changed = sqlstate_is(o->res, "0A000") &&
                    m.starts_with("cached plan must not change result type");
+    if (missing && !behind_pooler && PQtransactionStatus(pg) != PQTRANS_INERROR &&
+        PQtransactionStatus(pg) != PQTRANS_INTRANS) {
+      // Prepared by this connection, missing outside any transaction:
+      // the server session changed under it (a pooler in transaction
+      // mode that kept the server's process id for the client).
+      enter_pooler_mode("uvpg: the server session changed under this "
+                        "connection (prepared statement \"" + e->name +
+                        "\" is missing): a connection pooler in transaction "
+                        "mode is in between; its statement cache and "
+                        "pipelining are off");
+    }
     if (missing || changed) {
       stmts->forget(e, changed);
       // Sent again only when nothing was sent behind it (it keeps its
@@ -868,6 +892,21 @@ void conn_impl::finish(op *o) {
     }
   }
   post(callout::kind::complete, o, status, res);
+}
+
+void conn_impl::enter_pooler_mode(const std::string &why) {
+  if (behind_pooler) {
+    return;
+  }
+  behind_pooler = true;
+  opts.max_pipeline = 1;
+  if (stmts) {
+    // Their names would be looked up on whatever session comes next.
+    stmts->forget_all();
+    stmts->evicted.clear();
+    stmts->capacity = 0;
+  }
+  client_notice(this, why);
 }
 
 void conn_impl::lost(std::string why) {

@@ -68,6 +68,12 @@ stmt_entry *stmt_cache::insert(std::string key, uint64_t now) {
   return e;
 }
 
+void stmt_cache::forget_all() {
+  while (lru_head) {
+    forget(lru_head, false);
+  }
+}
+
 void stmt_cache::forget(stmt_entry *e, bool deallocate) {
   if (!e->cached) {
     return;
