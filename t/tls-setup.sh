@@ -82,8 +82,16 @@ password=$(set +o pipefail; LC_ALL=C tr -dc 'A-Za-z0-9' </dev/urandom | head -c 
 chmod 644 password # the test programs read it; the cluster is throwaway
 printf '%s\n' "$ROLE" >user
 
+# psql: the server's own (PG_BINDIR, as t/pgcluster.sh), else the PATH's,
+# else the newest installed server's.
+psql=
+[[ -z ${PG_BINDIR:-} || ! -x $PG_BINDIR/psql ]] || psql=$PG_BINDIR/psql
+[[ -n $psql ]] || psql=$(command -v psql) \
+    || psql=$(find /usr/lib/postgresql -path '*/bin/psql' 2>/dev/null | sort -V | tail -n 1)
+[[ -n $psql ]] || die "no psql found (install postgresql-client or set PG_BINDIR)"
+
 # Over the unix socket, where the superuser is trusted.
-env -u PGPASSWORD -u PGSSLMODE -u PGSSLROOTCERT psql -X -q -v ON_ERROR_STOP=1 -h "$UVPG_TEST_SOCKDIR" \
+env -u PGPASSWORD -u PGSSLMODE -u PGSSLROOTCERT "$psql" -X -q -v ON_ERROR_STOP=1 -h "$UVPG_TEST_SOCKDIR" \
     -p "$UVPG_TEST_PORT" -U "$UVPG_TEST_USER" -d postgres >/dev/null <<EOF
 SET client_min_messages = warning;
 SET password_encryption = 'scram-sha-256';
