@@ -8,9 +8,13 @@
 #                             per program; exit 1 if any failed
 set -uo pipefail
 builddir=${1:?usage: t/valgrind.sh BUILDDIR}
+srcdir=$(cd "$(dirname "$0")/.." && pwd -P)
+# These restart their server: each gets a private cluster of its own, as
+# t/run-test.sh gives it under make check.
+own_server=" tls-capi "
 rc=0
 for name in cancel-capi capi contract cursor-capi listener-capi notice-capi notify-capi \
-    pool-capi transaction-capi; do
+    pool-capi tls-capi transaction-capi; do
   prog=$builddir/t/$name
   log=$builddir/t/$name.valgrind.log
   if [[ ! -x $prog ]]; then
@@ -19,7 +23,9 @@ for name in cancel-capi capi contract cursor-capi listener-capi notice-capi noti
     continue
   fi
   # A hang is a failure too: each program gets 10 minutes.
-  if timeout 600 "$builddir/libtool" --mode=execute valgrind -q \
+  wrap=()
+  [[ $own_server != *" $name "* ]] || wrap=("$srcdir/scripts/with-server.sh" --private)
+  if timeout 600 ${wrap[@]+"${wrap[@]}"} "$builddir/libtool" --mode=execute valgrind -q \
       --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite \
       --show-leak-kinds=definite "$prog" >"$log" 2>&1; then
     echo "valgrind-result: t/$name PASS"

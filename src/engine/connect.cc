@@ -108,6 +108,27 @@ std::string strip_verbose(const std::string &msg, std::string &sqlstate,
   return out;
 }
 
+// libpq names a server by the hostaddr it was given ("connection to
+// server at \"127.0.0.1\", port 5432 failed: ..."); uvpg resolved a name
+// the program wrote, so each attempt's message names it beside the
+// address, as libpq's own does when it resolves the name itself:
+// "connection to server at \"localhost\" (127.0.0.1), port ...".  A
+// translated message is left as it is.
+std::string name_the_host(std::string msg, const host_spec &h,
+                          const std::string &addr) {
+  if (!h.needs_dns() || h.host == addr) {
+    return msg;
+  }
+  const std::string from = "connection to server at \"" + addr + "\", port";
+  const std::string to =
+      "connection to server at \"" + h.host + "\" (" + addr + "), port";
+  for (size_t at = msg.find(from); at != std::string::npos;
+       at = msg.find(from, at + to.size())) {
+    msg.replace(at, from.size(), to);
+  }
+  return msg;
+}
+
 } // namespace
 
 int classify_connect_error(const std::string &msg, std::string &sqlstate,
@@ -353,8 +374,9 @@ void conn_impl::start_attempt(const std::string &hostaddr) {
   PQsetNoticeReceiver(pg, notice_receiver, this);
   if (PQstatus(pg) == CONNECTION_BAD) {
     std::string sqlstate, clean;
-    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean,
-                                        &connect_fields);
+    int status = classify_connect_error(
+        name_the_host(PQerrorMessage(pg), h, hostaddr), sqlstate, clean,
+        &connect_fields);
     attempt_failed(status, clean, sqlstate);
     return;
   }
@@ -391,8 +413,10 @@ void conn_impl::poll_connect() {
     break;
   default: {
     std::string sqlstate, clean;
-    int status = classify_connect_error(PQerrorMessage(pg), sqlstate, clean,
-                                        &connect_fields);
+    int status = classify_connect_error(
+        name_the_host(PQerrorMessage(pg), hosts[host_index],
+                      addrs[addr_index - 1]),
+        sqlstate, clean, &connect_fields);
     attempt_failed(status, clean, sqlstate);
     break;
   }
