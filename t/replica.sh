@@ -15,10 +15,10 @@
 # DIR/env exports what t/pgcluster.sh's env does for the primary, and
 # UVPG_DSN naming both servers (host=127.0.0.1,127.0.0.1 port=P,S),
 # UVPG_PRIMARY_DSN, UVPG_STANDBY_DSN, UVPG_REPLICA_SH (this script) and
-# UVPG_REPLICA_DIR.  As root the servers run as t/pgcluster.sh's OS user.
+# UVPG_REPLICA_DIR.  The servers run as the owner of the primary's
+# directory (t/pgcluster.sh's OS user when root), with its binaries.
 set -euo pipefail
 
-readonly OS_USER=uvpgtest  # as t/pgcluster.sh
 readonly MARKER=.uvpg-replica
 
 prog=$(basename "$0")
@@ -36,31 +36,20 @@ usage() {
     exit 2
 }
 
-shq() {
-    if [[ $1 =~ ^[A-Za-z0-9_./:=@%+,-]+$ ]]; then
-        printf '%s' "$1"
-    else
-        printf "'%s'" "${1//\'/\'\\\'\'}"
-    fi
-}
-
+# The server binaries of the primary (postmaster.opts names them).
 find_bindir() {
-    local d
-    if [[ -n ${PG_BINDIR:-} ]]; then
-        echo "$PG_BINDIR"; return
-    fi
-    if d=$(pg_config --bindir 2>/dev/null) && [[ -x $d/pg_basebackup && -x $d/pg_ctl ]]; then
-        echo "$d"; return
-    fi
-    d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null \
-        | sort -V | tail -n 1)
-    [[ -n $d && -x $d/pg_basebackup ]] || die "no PostgreSQL server binaries found"
-    echo "$d"
+    local postgres
+    postgres=$(sed -E 's/^"?([^" ]+)"?.*/\1/;q' "$dir/primary/data/postmaster.opts" 2>/dev/null) \
+        || die "$dir/primary has never run"
+    dirname "$postgres"
 }
 
+# Runs a server-side command as the owner of the primary's directory.
 as_owner() {
-    if [[ $(id -u) -eq 0 ]]; then
-        (cd "$dir" && runuser -u "$OS_USER" -- "$@")
+    local owner
+    owner=$(stat -c %U "$dir/primary")
+    if [[ $(id -u) -eq 0 && $owner != root ]]; then
+        (cd "$dir" && runuser -u "$owner" -- "$@")
     else
         (cd "$dir" && "$@")
     fi
@@ -91,7 +80,6 @@ cmd_start() {
     [[ -z $(ls -A "$dir") ]] || die "$dir is not empty"
     : >"$dir/$MARKER"
     chmod 755 "$dir"
-    bindir=$(find_bindir)
     trap 'rc=$?; [[ $rc -eq 0 ]] || { cat "$dir/standby/server.log" >&2 2>/dev/null; cmd_stop; }; exit $rc' EXIT
 
     "$pgcluster" start "$dir/primary" >&2
@@ -109,10 +97,11 @@ EOF
     echo "host replication $UVPG_TEST_USER 127.0.0.1/32 scram-sha-256" \
         >>"$dir/primary/data/pg_hba.conf"
     "$pgcluster" ctl "$dir/primary" restart >&2
+    bindir=$(find_bindir)
 
     mkdir "$dir/standby" "$dir/standby/sock"
     chmod 755 "$dir/standby" "$dir/standby/sock"
-    [[ $(id -u) -ne 0 ]] || chown -R "$OS_USER:" "$dir/standby"
+    chown -R --reference="$dir/primary" "$dir/standby"
     as_owner env PGPASSWORD="$UVPG_TEST_PASSWORD" "$bindir/pg_basebackup" \
         -h 127.0.0.1 -p "$UVPG_TEST_PORT" -U "$UVPG_TEST_USER" \
         -D "$dir/standby/data" -R -X stream -c fast >&2 \
@@ -122,7 +111,7 @@ EOF
     echo "port = $port" >"$dir/standby/data/uvpg-port.conf"
     echo "unix_socket_directories = '$dir/standby/sock'" \
         >>"$dir/standby/data/postgresql.conf"
-    [[ $(id -u) -ne 0 ]] || chown -R "$OS_USER:" "$dir/standby"
+    chown -R --reference="$dir/primary" "$dir/standby"
     as_owner "$bindir/pg_ctl" -D "$dir/standby/data" -l "$dir/standby/server.log" \
         -w -t 60 -s start >&2 || die "the standby did not start"
 
@@ -140,12 +129,12 @@ EOF
 
     {
         grep '^export ' "$dir/primary/env"
-        echo "export UVPG_DSN=$(shq "host=127.0.0.1,127.0.0.1 port=$UVPG_TEST_PORT,$port $base")"
-        echo "export UVPG_PRIMARY_DSN=$(shq "host=127.0.0.1 port=$UVPG_TEST_PORT $base")"
-        echo "export UVPG_STANDBY_DSN=$(shq "host=127.0.0.1 port=$port $base")"
+        echo "export UVPG_DSN=$(printf %q "host=127.0.0.1,127.0.0.1 port=$UVPG_TEST_PORT,$port $base")"
+        echo "export UVPG_PRIMARY_DSN=$(printf %q "host=127.0.0.1 port=$UVPG_TEST_PORT $base")"
+        echo "export UVPG_STANDBY_DSN=$(printf %q "host=127.0.0.1 port=$port $base")"
         echo "export UVPG_STANDBY_PORT=$port"
-        echo "export UVPG_REPLICA_SH=$(shq "$self")"
-        echo "export UVPG_REPLICA_DIR=$(shq "$dir")"
+        echo "export UVPG_REPLICA_SH=$(printf %q "$self")"
+        echo "export UVPG_REPLICA_DIR=$(printf %q "$dir")"
     } >"$dir/env.tmp"
     mv "$dir/env.tmp" "$dir/env"
     chmod 644 "$dir/env"
