@@ -911,45 +911,34 @@ void pool_impl::connected(pool_slot *s) noexcept {
 }
 
 void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
-  if (s->standby && !closing && s->ph != phase::closing) {
+  if (!closing && s->ph != phase::closing) {
+    // (A connect the pool aborted is no failure.)  Standby connects of a
+    // multi-host pool back off on their own.
     ++st.failed;
-    sb_last_connect_error = std::move(why);
-    sb_backoff_ms =
-        std::clamp(sb_backoff_ms * 2, backoff_min_ms, backoff_max_ms);
-    if (!standby_down) {
+    bool sb = s->standby;
+    (sb ? sb_last_connect_error : last_connect_error) = std::move(why);
+    uint64_t &backoff = sb ? sb_backoff_ms : backoff_ms;
+    backoff = std::clamp(backoff * 2, backoff_min_ms,
+                         routed && !sb ? primary_backoff_max_ms
+                                       : backoff_max_ms);
+    if (sb && !standby_down) {
       standby_down = true; // read_only waiters may take the primary
       kick();
     }
-    if (!sb_retry_armed) {
-      sb_retry_armed = true;
+    bool &armed = sb ? sb_retry_armed : retry_armed;
+    if (!armed) {
+      armed = true;
       uv_timer_start(
-          &sb_retry_timer,
+          sb ? &sb_retry_timer : &retry_timer,
           [](uv_timer_t *t) {
             auto *p = static_cast<pool_impl *>(t->data);
             loop_scope scope(p->loop);
-            p->sb_retry_armed = false;
+            (t == &p->sb_retry_timer ? p->sb_retry_armed : p->retry_armed) =
+                false;
             p->kick();
           },
-          sb_backoff_ms, 0);
+          backoff, 0);
     }
-  } else if (!closing && s->ph != phase::closing) {
-    // (A connect the pool aborted is no failure.)
-    ++st.failed;
-    last_connect_error = std::move(why);
-    backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms,
-                            routed ? primary_backoff_max_ms : backoff_max_ms);
-  }
-  if (!s->standby && !closing && !retry_armed && s->ph != phase::closing) {
-    retry_armed = true;
-    uv_timer_start(
-        &retry_timer,
-        [](uv_timer_t *t) {
-          auto *p = static_cast<pool_impl *>(t->data);
-          loop_scope scope(p->loop);
-          p->retry_armed = false;
-          p->kick();
-        },
-        backoff_ms, 0);
   }
   if (s->c) {
     set_phase(s, phase::closing);
