@@ -2,6 +2,8 @@
 // release, refill with backoff, and the C++ handle.  See pool.hh for the
 // slot phases and the rule that waiters are served only from serve().
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <random>
 
 #include "pool.hh"
@@ -22,6 +24,53 @@ uint64_t now_ms(uv_loop_t *loop) {
 
 constexpr uint64_t backoff_min_ms = 100;
 constexpr uint64_t backoff_max_ms = 10000;
+// A multi-host pool looking for its primary (a failover) tries again at
+// least every second.
+constexpr uint64_t primary_backoff_max_ms = 1000;
+
+// key='value' in libpq's keyword syntax, after a space when not first.
+void add_keyword(std::string &out, const char *key, const std::string &v) {
+  if (!out.empty()) {
+    out += ' ';
+  }
+  out += key;
+  out += "='";
+  for (char ch : v) {
+    if (ch == '\\' || ch == '\'') {
+      out += '\\';
+    }
+    out += ch;
+  }
+  out += '\'';
+}
+
+// The host, hostaddr and port lists of `hosts`, starting at `start`.
+std::string host_lists(const std::vector<host_spec> &hosts, size_t start) {
+  std::string host, addr, port;
+  bool any_addr = false, any_port = false;
+  for (size_t i = 0; i < hosts.size(); ++i) {
+    const host_spec &h = hosts[(start + i) % hosts.size()];
+    if (i > 0) {
+      host += ',';
+      addr += ',';
+      port += ',';
+    }
+    host += h.host;
+    addr += h.hostaddr;
+    port += h.port;
+    any_addr = any_addr || !h.hostaddr.empty();
+    any_port = any_port || !h.port.empty();
+  }
+  std::string out;
+  add_keyword(out, "host", host);
+  if (any_addr) {
+    add_keyword(out, "hostaddr", addr);
+  }
+  if (any_port) {
+    add_keyword(out, "port", port);
+  }
+  return out;
+}
 
 // The full session reset (asyncpg's, with DISCARD TEMP and SEQUENCES):
 // the statement cache's prepared statements stay, so no DISCARD ALL.
@@ -68,7 +117,32 @@ void pool_slot::connection_freed() noexcept { pool->slot_freed(this); }
 
 pool_impl::pool_impl(uv_loop_t *l, std::string info, const pool_options &o)
     : loop(l), conninfo(std::move(info)), opts(o) {
-  for (uv_timer_t *t : {&deadline_timer, &maint_timer, &retry_timer}) {
+  // A conninfo naming several hosts: connections per role (pool.hh).
+  std::string err;
+  std::optional<detail::conninfo> ci = parse_conninfo(conninfo.c_str(), err);
+  if (ci && expand_service(*ci, err)) {
+    hosts = plan_hosts(*ci, err);
+  }
+  if (hosts.size() > 1) {
+    routed = true;
+    std::string base;
+    for (const auto &p : ci->params) {
+      if (p.key != "host" && p.key != "hostaddr" && p.key != "port" &&
+          p.key != "target_session_attrs" && p.key != "service") {
+        add_keyword(base, p.key.c_str(), p.value);
+      }
+    }
+    primary_info = base + ' ' + host_lists(hosts, 0) +
+                   " target_session_attrs=read-write";
+    for (size_t k = 0; k < hosts.size(); ++k) {
+      standby_info.push_back(base + ' ' + host_lists(hosts, k) +
+                             " target_session_attrs=standby");
+    }
+  } else {
+    hosts.clear();
+  }
+  for (uv_timer_t *t :
+       {&deadline_timer, &maint_timer, &retry_timer, &sb_retry_timer}) {
     uv_timer_init(loop, t);
     t->data = this;
     ++open_handles;
@@ -113,7 +187,8 @@ void pool_impl::unref() noexcept {
     return;
   }
   // Last reference: the timers' close callbacks free the pool.
-  for (uv_timer_t *t : {&deadline_timer, &maint_timer, &retry_timer}) {
+  for (uv_timer_t *t :
+       {&deadline_timer, &maint_timer, &retry_timer, &sb_retry_timer}) {
     uv_close(reinterpret_cast<uv_handle_t *>(t), [](uv_handle_t *h) {
       auto *p = static_cast<pool_impl *>(h->data);
       if (--p->open_handles == 0) {
@@ -125,11 +200,24 @@ void pool_impl::unref() noexcept {
 
 // ---- waiters ----
 
-std::string pool_impl::timeout_text(std::chrono::milliseconds t) const {
-  std::string why = "pool: no connection within " +
+std::string pool_impl::timeout_text(std::chrono::milliseconds t,
+                                    const pool_waiter *w) const {
+  const std::string *err = &last_connect_error;
+  const char *what = "connection";
+  if (routed && w) {
+    if (w->access == pool_access::read_write) {
+      what = "primary (read-write server) found";
+    } else if (w->access == pool_access::standby_only) {
+      what = "standby found";
+      err = &sb_last_connect_error;
+    } else if (!standby_down) {
+      err = &sb_last_connect_error;
+    }
+  }
+  std::string why = std::string("pool: no ") + what + " within " +
                     std::to_string(t.count()) + " ms";
-  if (!last_connect_error.empty()) {
-    why += "; the last connect failed: " + last_connect_error;
+  if (!err->empty()) {
+    why += "; the last connect failed: " + *err;
   }
   return why;
 }
@@ -240,7 +328,7 @@ void pool_impl::deadline_passed() noexcept {
     } else if (!w->abandoned()) {
       ++st.timeouts;
       st.wait_ns += uv_hrtime() - w->since_ns;
-      w->deliver(nullptr, UV_ETIMEDOUT, timeout_text(waited));
+      w->deliver(nullptr, UV_ETIMEDOUT, timeout_text(waited, w));
     }
     if (w->in_setup) {
       w->answered = true; // the setup hook's continuation deletes it
@@ -274,7 +362,10 @@ void pool_impl::serve() noexcept {
     }
     delete w;
   }
-  while (!waiters.empty()) {
+  if (routed) {
+    serve_routed();
+  }
+  while (!routed && !waiters.empty()) {
     pool_slot *s = free_slot();
     if (!s) {
       break;
@@ -302,10 +393,145 @@ pool_slot *pool_impl::free_slot() noexcept {
   return nullptr;
 }
 
+// Each waiter, in arrival order, takes the first idle connection of its
+// kind; one that finds none lets those behind it look for theirs.
+void pool_impl::serve_routed() noexcept {
+  for (;;) {
+    pool_slot *s = nullptr;
+    pool_waiter *w = nullptr;
+    for (pool_waiter *x : waiters) {
+      if ((s = routed_slot(x))) {
+        w = x;
+        break;
+      }
+    }
+    if (!w) {
+      return;
+    }
+    waiters.erase(w->it); // its deadline holds through a setup hook
+    w->queued = false;
+    hand_out(s, w);
+  }
+}
+
+bool pool_impl::wrong_role(const pool_slot *s) const noexcept {
+  if (!routed || !s->c || !s->c->pg) {
+    return false;
+  }
+  // Reported by servers from 14 on; older ones keep the role they had
+  // at connect (target_session_attrs).
+  const char *hs = PQparameterStatus(s->c->pg, "in_hot_standby");
+  if (!hs) {
+    return false;
+  }
+  bool standby = std::strcmp(hs, "on") == 0;
+  if (s->standby) {
+    return !standby; // promoted
+  }
+  const char *ro = PQparameterStatus(s->c->pg, "default_transaction_read_only");
+  return standby || (ro && std::strcmp(ro, "on") == 0);
+}
+
+// A standby: the idle connection to the standby with the fewest lent
+// out (least busy), else, while no standby is up, the primary for
+// read_only.  The primary: the most recently used idle connection.
+pool_slot *pool_impl::routed_slot(const pool_waiter *w) noexcept {
+  bool want_standby = w->access != pool_access::read_write;
+  bool lag_bound = opts.max_replica_lag.count() > 0;
+  bool saw_lagging = false;
+  for (int pass = 0; pass < 2; ++pass) {
+    std::vector<unsigned> load;
+    if (want_standby) {
+      load.assign(hosts.size(), 0);
+      for (pool_slot *s : slots) {
+        if (s->standby && s->ph == phase::lent) {
+          ++load[s->host];
+        }
+      }
+    }
+    pool_slot *best = nullptr;
+    for (pool_slot *s : idle) {
+      if (s->standby != want_standby || s->shared != 0 ||
+          s->c->st != conn_impl::state::ready || s->c->close_requested ||
+          wrong_role(s)) {
+        continue;
+      }
+      if (!want_standby) {
+        return s;
+      }
+      if (lag_bound && (!s->lag_known || s->lagging)) {
+        saw_lagging = saw_lagging || s->lagging;
+        continue;
+      }
+      if (!best || load[s->host] < load[best->host]) {
+        best = s;
+      }
+    }
+    if (best || w->access != pool_access::read_only ||
+        !(standby_down || saw_lagging)) {
+      return best;
+    }
+    want_standby = false; // no standby is up: reads go to the primary
+  }
+  return nullptr;
+}
+
+namespace {
+
+// The replay lag of a standby in ms: the time since the last transaction
+// it replayed while WAL it received waits to be replayed, else 0; while
+// WAL waits and it replayed none since it started, past any bound.
+constexpr const char *lag_sql =
+    "SELECT CASE WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() "
+    "THEN 0 ELSE COALESCE(1000 * EXTRACT(epoch FROM now() - "
+    "pg_last_xact_replay_timestamp()), 1e12) END::bigint";
+
+struct lag_op final : op {
+  pool_slot *s = nullptr;
+  void complete(conn_impl *, int status, PGresult *res) noexcept override {
+    pool_impl *p = s->pool;
+    s->lag_asking = false;
+    if (status >= 0 && res && PQntuples(res) == 1) {
+      uint64_t lag = std::strtoull(PQgetvalue(res, 0, 0), nullptr, 10);
+      bool was = !s->lag_known || s->lagging;
+      s->lag_known = true;
+      s->lagging =
+          lag > static_cast<uint64_t>(p->opts.max_replica_lag.count());
+      if (was && !s->lagging) {
+        p->kick(); // a standby for the waiters
+      } else if (s->lagging && !p->waiters.empty()) {
+        p->kick(); // read_only waiters may take the primary
+      }
+    }
+    PQclear(res);
+  }
+};
+
+} // namespace
+
+void pool_impl::check_lag(pool_slot *s) noexcept {
+  if (s->lag_asking || s->c->st != conn_impl::state::ready ||
+      s->c->close_requested) {
+    return;
+  }
+  auto *o = new lag_op;
+  o->s = s;
+  o->sql = lag_sql;
+  o->internal = true;
+  s->lag_asking = true;
+  s->c->submit(o);
+}
+
 pool_slot *pool_impl::shared_slot() noexcept {
   pool_slot *best = nullptr;
   uint64_t now = uv_now(loop);
+  bool want_standby = routed && opts.access != pool_access::read_write &&
+                      !(opts.access == pool_access::read_only &&
+                        standby_down);
   for (pool_slot *s : idle) {
+    if (routed && (s->standby != want_standby || wrong_role(s))) {
+      continue;
+    }
     if ((opts.max_queries && s->c->statements >= opts.max_queries) ||
         (s->expires_ms && now >= s->expires_ms)) {
       s->doomed = true; // replaced once its statements are done
@@ -508,6 +734,10 @@ void pool_impl::start_shared(pool_slot *s, shared_call *o,
 // ---- opening connections ----
 
 void pool_impl::refill() noexcept {
+  if (routed) {
+    refill_routed();
+    return;
+  }
   if (closing || retry_armed) {
     return;
   }
@@ -522,6 +752,43 @@ void pool_impl::refill() noexcept {
     }
     open_slot();
     ++connecting;
+  }
+}
+
+// minsize connections per role; more for the waiters of each role, up
+// to maxsize in all.  Each role backs off on its own.
+void pool_impl::refill_routed() noexcept {
+  if (closing) {
+    return;
+  }
+  size_t open[2] = {}, connecting[2] = {}, wanted[2] = {};
+  for (pool_slot *s : slots) {
+    if (s->ph == phase::closing) {
+      continue;
+    }
+    ++open[s->standby];
+    if (s->ph == phase::connecting || s->ph == phase::initializing) {
+      ++connecting[s->standby];
+    }
+  }
+  for (pool_waiter *w : waiters) {
+    bool primary = w->access == pool_access::read_write ||
+                   (w->access == pool_access::read_only && standby_down);
+    ++wanted[primary ? 0 : 1];
+  }
+  for (int r = 0; r < 2; ++r) {
+    bool &armed = r ? sb_retry_armed : retry_armed;
+    while (!armed && !closing) {
+      if (opts.maxsize != 0 && size() >= opts.maxsize) {
+        break;
+      }
+      if (open[r] >= opts.minsize && wanted[r] <= connecting[r]) {
+        break;
+      }
+      open_slot(r == 1);
+      ++open[r];
+      ++connecting[r];
+    }
   }
 }
 
@@ -541,9 +808,32 @@ struct slot_connect final : connect_waiter {
 
 } // namespace
 
-void pool_impl::open_slot() noexcept {
+void pool_impl::open_slot(bool standby) noexcept {
   auto *s = new pool_slot;
   s->pool = this;
+  const std::string *info = &conninfo;
+  if (routed) {
+    s->standby = standby;
+    info = &primary_info;
+    if (standby) {
+      // Start at the host with the fewest standby connections, passing
+      // over those a primary connection is on.
+      std::vector<size_t> n(hosts.size(), 0);
+      for (pool_slot *x : slots) {
+        if (x->ph != phase::closing && x->ph != phase::connecting) {
+          n[x->host] += x->standby ? 1 : hosts.size() * 1000;
+        }
+      }
+      size_t k = 0;
+      for (size_t i = 1; i < hosts.size(); ++i) {
+        if (n[i] < n[k]) {
+          k = i;
+        }
+      }
+      s->host = k;
+      info = &standby_info[k];
+    }
+  }
   slots.push_back(s);
   ++counts[static_cast<int>(phase::connecting)];
   add_ref(); // the slot's, until it is freed
@@ -552,7 +842,7 @@ void pool_impl::open_slot() noexcept {
     // meanwhile closes the connection when it arrives.
     future<connection> f;
     try {
-      f = opts.connect_fn(loop, conninfo, opts.connect);
+      f = opts.connect_fn(loop, *info, opts.connect);
     } catch (const std::exception &e) {
       f = make_exception_future<connection>(std::current_exception());
     }
@@ -579,7 +869,7 @@ void pool_impl::open_slot() noexcept {
     s->c = c;
     c->observe(s);
     c->on_connect = new slot_connect(s);
-    c->start(conninfo.c_str());
+    c->start(info->c_str());
   } catch (const std::exception &e) {
     // Only memory can fail here; the slot goes at once.
     connect_failed(s, e.what());
@@ -588,8 +878,18 @@ void pool_impl::open_slot() noexcept {
 
 void pool_impl::connected(pool_slot *s) noexcept {
   ++st.opened;
-  backoff_ms = 0;
-  last_connect_error.clear();
+  if (routed) {
+    // The index in the list it was given, which starts at s->host.
+    s->host = (s->host + s->c->host_index) % hosts.size();
+  }
+  if (s->standby) {
+    sb_backoff_ms = 0;
+    sb_last_connect_error.clear();
+    standby_down = false;
+  } else {
+    backoff_ms = 0;
+    last_connect_error.clear();
+  }
   s->c->lessor = s;
   if (opts.max_lifetime.count() > 0) {
     // Up to 10 % less, at random, so connections opened together are
@@ -612,22 +912,33 @@ void pool_impl::connected(pool_slot *s) noexcept {
 
 void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
   if (!closing && s->ph != phase::closing) {
-    // (A connect the pool aborted is no failure.)
+    // (A connect the pool aborted is no failure.)  Standby connects of a
+    // multi-host pool back off on their own.
     ++st.failed;
-    last_connect_error = std::move(why);
-    backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
-  }
-  if (!closing && !retry_armed && s->ph != phase::closing) {
-    retry_armed = true;
-    uv_timer_start(
-        &retry_timer,
-        [](uv_timer_t *t) {
-          auto *p = static_cast<pool_impl *>(t->data);
-          loop_scope scope(p->loop);
-          p->retry_armed = false;
-          p->kick();
-        },
-        backoff_ms, 0);
+    bool sb = s->standby;
+    (sb ? sb_last_connect_error : last_connect_error) = std::move(why);
+    uint64_t &backoff = sb ? sb_backoff_ms : backoff_ms;
+    backoff = std::clamp(backoff * 2, backoff_min_ms,
+                         routed && !sb ? primary_backoff_max_ms
+                                       : backoff_max_ms);
+    if (sb && !standby_down) {
+      standby_down = true; // read_only waiters may take the primary
+      kick();
+    }
+    bool &armed = sb ? sb_retry_armed : retry_armed;
+    if (!armed) {
+      armed = true;
+      uv_timer_start(
+          sb ? &sb_retry_timer : &retry_timer,
+          [](uv_timer_t *t) {
+            auto *p = static_cast<pool_impl *>(t->data);
+            loop_scope scope(p->loop);
+            (t == &p->sb_retry_timer ? p->sb_retry_armed : p->retry_armed) =
+                false;
+            p->kick();
+          },
+          backoff, 0);
+    }
   }
   if (s->c) {
     set_phase(s, phase::closing);
@@ -675,11 +986,14 @@ void pool_impl::run_hook(pool_slot *s,
 }
 
 void pool_impl::ready(pool_slot *s) noexcept {
-  if (closing || s->doomed) {
+  if (closing || s->doomed || wrong_role(s)) {
     close_slot(s);
     return;
   }
   set_phase(s, phase::idle);
+  if (s->standby && !s->lag_known && opts.max_replica_lag.count() > 0) {
+    check_lag(s); // before it serves reads
+  }
   if (!waiters.empty()) {
     kick();
   }
@@ -705,7 +1019,7 @@ void pool_impl::returned(pool_slot *s) noexcept {
   bool worn = (opts.max_queries && c->statements >= opts.max_queries) ||
               (s->expires_ms && now_ms(loop) >= s->expires_ms);
   if (closing || s->doomed || worn || c->st != conn_impl::state::ready ||
-      c->copying != op::copy_way::none) {
+      c->copying != op::copy_way::none || wrong_role(s)) {
     // A connection given back in the middle of a COPY is closed: the
     // COPY's writer is gone, and only the close ends it cleanly.
     close_slot(s);
@@ -842,12 +1156,15 @@ void pool_impl::maintain() noexcept {
     if (s->shared > 0) {
       continue; // pool-level statements run on it
     }
-    bool expired = s->expires_ms && now >= s->expires_ms;
+    bool expired = (s->expires_ms && now >= s->expires_ms) || wrong_role(s);
     bool inactive = idle_ms && now - s->idle_since_ms >= idle_ms &&
                     size() > opts.minsize;
     if (expired || inactive) {
       close_slot(s);
       it = idle.rbegin(); // close_slot() changed the list
+    } else if (s->standby && opts.max_replica_lag.count() > 0 &&
+               !s->c->busy()) {
+      check_lag(s);
     }
   }
   refill();
@@ -1042,21 +1359,38 @@ future<connection> pool::acquire() {
   if (!_impl) {
     throw usage_error("pool::acquire: the pool handle is empty");
   }
-  return acquire(_impl->opts.timeout);
+  return acquire(_impl->opts.access, _impl->opts.timeout);
 }
 
 future<connection> pool::acquire(std::chrono::milliseconds timeout) {
   if (!_impl) {
     throw usage_error("pool::acquire: the pool handle is empty");
   }
+  return acquire(_impl->opts.access, timeout);
+}
+
+future<connection> pool::acquire(pool_access mode) {
+  if (!_impl) {
+    throw usage_error("pool::acquire: the pool handle is empty");
+  }
+  return acquire(mode, _impl->opts.timeout);
+}
+
+future<connection> pool::acquire(pool_access mode,
+                                 std::chrono::milliseconds timeout) {
+  if (!_impl) {
+    throw usage_error("pool::acquire: the pool handle is empty");
+  }
   detail::loop_scope scope(_impl->loop);
   auto *w = new future_waiter(_impl);
+  w->access = mode;
   auto f = detail::future_of<connection>(w->st);
   // Fast path: an idle connection and nobody ahead; the future is born
   // ready, so nothing of the program's runs inside this call.
   pool_impl *p = _impl;
   if (!p->closing && !p->opts.setup && p->waiters.empty()) {
-    if (detail::pool_slot *s = p->free_slot()) {
+    if (detail::pool_slot *s =
+            p->routed ? p->routed_slot(w) : p->free_slot()) {
       w->since_ns = uv_hrtime();
       p->hand_out(s, w);
       return f;

@@ -20,6 +20,7 @@
 #include <list>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "uvpg.h"
 #include "uvpg/pool.hh"
@@ -52,6 +53,12 @@ struct pool_slot final : conn_lessor, free_observer {
   unsigned told = 0;    // of those, told their deadline passed
   bool in_hook = false; // a hook's continuation still holds the slot
   bool freed = false;   // its engine went meanwhile: the hook deletes it
+  // Multi-host pools (pool_impl::routed) only:
+  bool standby = false; // opened for read-only work (target_session_attrs)
+  size_t host = 0;      // the index of its server in pool_impl::hosts
+  bool lag_known = false; // max_replica_lag: checked at least once
+  bool lagging = false;   // ... and past the bound at the last check
+  bool lag_asking = false; // a check is in flight
 
   void give_back(conn_impl *c) noexcept override;
   void connection_lost(conn_impl *c) noexcept override;
@@ -76,6 +83,7 @@ struct pool_waiter {
   bool queued = false;      // in pool_impl::waiters
   bool in_setup = false;    // a connection's setup hook runs for it
   bool answered = false;    // told (its deadline passed during setup)
+  pool_access access = pool_access::read_write; // multi-host pools only
   std::list<pool_waiter *>::iterator it;
   std::multimap<uint64_t, pool_waiter *>::iterator deadline_it;
 };
@@ -134,6 +142,19 @@ struct pool_impl {
   uv_timer_t retry_timer;
   bool retry_armed = false;
   int open_handles = 0;
+  // Multi-host pools: the hosts, and the conninfo of each role's
+  // connects.  Standby connects keep their own backoff and last error;
+  // the fields above serve the primary's.
+  bool routed = false;
+  std::vector<host_spec> hosts;
+  std::string primary_info;          // all hosts, read-write
+  std::vector<std::string> standby_info; // per start host, standby
+  uv_timer_t sb_retry_timer;
+  bool sb_retry_armed = false;
+  uint64_t sb_backoff_ms = 0;
+  std::string sb_last_connect_error;
+  bool standby_down = false; // the last standby connect failed
+
   /// Told when the pool is closed: every connection freed.
   std::list<std::function<void()>> on_closed;
 
@@ -164,7 +185,17 @@ struct pool_impl {
   void deadline_passed() noexcept;
   void maintain() noexcept;
   void refill() noexcept;
-  void open_slot() noexcept;
+  void open_slot(bool standby = false) noexcept;
+  /// refill() for a multi-host pool: each role on its own.
+  void refill_routed() noexcept;
+  /// An idle connection for `w` in a multi-host pool, or null.
+  pool_slot *routed_slot(const pool_waiter *w) noexcept;
+  /// The server of `s` no longer has the role it was opened for.
+  bool wrong_role(const pool_slot *s) const noexcept;
+  /// max_replica_lag: asks the standby of idle `s` for its lag.
+  void check_lag(pool_slot *s) noexcept;
+  /// The multi-host form of serve()'s hand-out loop.
+  void serve_routed() noexcept;
   void connected(pool_slot *s) noexcept;
   void connect_failed(pool_slot *s, std::string why) noexcept;
   void run_hook(pool_slot *s,
@@ -202,7 +233,8 @@ struct pool_impl {
   void close(bool terminate, std::function<void()> done);
   void clear() noexcept;
   void maybe_closed() noexcept;
-  std::string timeout_text(std::chrono::milliseconds t) const;
+  std::string timeout_text(std::chrono::milliseconds t,
+                           const pool_waiter *w = nullptr) const;
 };
 
 } // namespace uvpg::detail

@@ -23,6 +23,14 @@ typedef enum {
   UVPG_POOL_RESET_TRANSACTION = 2
 } uvpg_pool_reset_t;
 
+/* Which server a lease runs on, with a multi-host conninfo; see
+ * uvpg_pool_acquire_ex(3). */
+typedef enum {
+  UVPG_ACCESS_READ_WRITE = 0,  /* the primary */
+  UVPG_ACCESS_READ_ONLY = 1,   /* a standby, else the primary */
+  UVPG_ACCESS_STANDBY_ONLY = 2 /* a standby only */
+} uvpg_access_t;
+
 /* See uvpg_pool_opts_init(3). */
 typedef struct uvpg_pool_opts_s {
   uvpg_connect_opts_t connect;   /* every connection's options */
@@ -34,8 +42,16 @@ typedef struct uvpg_pool_opts_s {
   unsigned int max_inactive_ms;  /* close idle above minsize; 0 = never */
   unsigned int max_lifetime_ms;  /* replace after; 0 = never */
   uvpg_pool_reset_t reset;       /* default UVPG_POOL_RESET_AUTO */
+  uvpg_access_t access;          /* default UVPG_ACCESS_READ_WRITE */
   void *reserved[6];             /* zero */
 } uvpg_pool_opts_t;
+
+/* See uvpg_pool_acquire_ex(3). */
+typedef struct uvpg_acquire_opts_s {
+  uvpg_access_t access; /* default UVPG_ACCESS_READ_WRITE */
+  int timeout_ms;       /* -1 (default): the pool's; 0: none */
+  void *reserved[4];    /* zero */
+} uvpg_acquire_opts_t;
 
 /* See uvpg_pool_get_stats(3).  Times in nanoseconds. */
 typedef struct uvpg_pool_stats_s {
@@ -61,6 +77,12 @@ UVPG_EXTERN int uvpg_pool_acquire_timeout(uvpg_pool_t *pool,
                                           uvpg_acquire_cb cb, void *data,
                                           uvpg_acquire_t **req)
     UVPG_NOEXCEPT;
+UVPG_EXTERN void uvpg_acquire_opts_init(uvpg_acquire_opts_t *opts)
+    UVPG_NOEXCEPT;
+UVPG_EXTERN int uvpg_pool_acquire_ex(uvpg_pool_t *pool,
+                                     const uvpg_acquire_opts_t *opts,
+                                     uvpg_acquire_cb cb, void *data,
+                                     uvpg_acquire_t **req) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_pool_cancel(uvpg_acquire_t *req) UVPG_NOEXCEPT;
 UVPG_EXTERN int uvpg_pool_release(uvpg_pool_t *pool,
                                   uvpg_conn_t *conn) UVPG_NOEXCEPT;

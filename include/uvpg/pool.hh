@@ -26,6 +26,20 @@
 /// is dropped.  The other calls acquire, run and release; their deadline
 /// bounds the wait for the connection.
 ///
+/// Replicas: with a multi-host conninfo ("host=a,b,c") the pool keeps
+/// connections to the primary (opened with target_session_attrs=
+/// read-write over all hosts) and to standbys (target_session_attrs=
+/// standby, each new one starting at the host with the fewest), and
+/// routes each lease by its pool_access: read-only work to the idle
+/// standby connection on the least busy standby (fewest lent out), or
+/// to the primary while no standby is up.  A connection whose server
+/// changed role (a promoted standby, a primary gone read-only) or was
+/// lost is dropped, and the pool reconnects, looking for a primary among
+/// all hosts with backoff (1 s at most): after a failover, writes resume
+/// on the promoted standby.  Writes a caller saw acknowledged survive
+/// the failover only when the primary replicates synchronously
+/// (synchronous_standby_names).
+///
 /// A pool belongs to the loop it was created on; everything runs on that
 /// loop's thread.  A program with several loops makes a pool per loop.
 #ifndef UVPG_POOL_HH
@@ -72,6 +86,22 @@ enum class pool_reset : unsigned char {
   transaction_only,
 };
 
+/// Which server a lease may run on, in a pool whose conninfo names more
+/// than one host (see pool_options::access).  A single-host pool ignores
+/// it: every connection goes to the one server.
+enum class pool_access : unsigned char {
+  /// The primary: a server that accepts writes (target_session_attrs=
+  /// read-write).  While none is found, the caller waits until its
+  /// deadline, which then fails naming why.
+  read_write,
+  /// A standby (in recovery, hot standby), the least busy one; the
+  /// primary while no standby is up.
+  read_only,
+  /// A standby only: while none is up, the caller waits until its
+  /// deadline, which then fails naming why.
+  standby_only,
+};
+
 /// Options of pool::create(), aiopg's create_pool() keywords and
 /// asyncpg's and psycopg_pool's limits.
 struct pool_options {
@@ -100,6 +130,15 @@ struct pool_options {
   std::chrono::milliseconds max_lifetime{0};
   /// See pool_reset.
   pool_reset reset = pool_reset::automatic;
+  /// With a multi-host conninfo: where acquire() without an access mode
+  /// and the pool-level calls run.  Ignored with one host.
+  pool_access access = pool_access::read_write;
+  /// With a multi-host conninfo: a standby whose replay lags more than
+  /// this is passed over (as if it were down) until it catches up.  The
+  /// lag, asked of each idle standby connection every second, is the
+  /// time since the last transaction it replayed while WAL it received
+  /// waits to be replayed, else 0.  0 = no check.
+  std::chrono::milliseconds max_replica_lag{0};
   /// Opens a connection instead of connection::connect() (asyncpg's
   /// connect hook).
   std::function<future<connection>(uv_loop_t *, const std::string &conninfo,
@@ -189,6 +228,12 @@ public:
   /// wait, and the future fails with operation_canceled.
   future<connection> acquire();
   future<connection> acquire(std::chrono::milliseconds timeout);
+  /// acquire() on a server of the kind `mode` names, in a pool whose
+  /// conninfo names more than one host (see pool_access); a single-host
+  /// pool lends any connection.
+  future<connection> acquire(pool_access mode);
+  future<connection> acquire(pool_access mode,
+                             std::chrono::milliseconds timeout);
   /// Gives `conn` back (as destroying it does) and resolves at once: the
   /// pool resets it in the background.  usage_error for a connection
   /// not lent by this pool.

@@ -30,7 +30,8 @@ struct uvpg_acquire_s final : uvpg::detail::pool_waiter {
 namespace {
 
 int acquire(uvpg_pool_t *pool, std::chrono::milliseconds timeout,
-            uvpg_acquire_cb cb, void *data, uvpg_acquire_t **req) {
+            uvpg::pool_access access, uvpg_acquire_cb cb, void *data,
+            uvpg_acquire_t **req) {
   if (req) {
     *req = nullptr;
   }
@@ -46,6 +47,7 @@ int acquire(uvpg_pool_t *pool, std::chrono::milliseconds timeout,
     w->pool = pool;
     w->cb = cb;
     w->data = data;
+    w->access = access;
     // Always through serve(): the callback never runs inside this call.
     std::string why;
     if (int rc = pool->wait(w, timeout, why); rc < 0) {
@@ -163,6 +165,56 @@ UVPG_EXTERN void uvpg_pool_opts_init(uvpg_pool_opts_t *opts) UVPG_NOEXCEPT {
       static_cast<unsigned>(d.max_inactive_connection_lifetime.count());
   opts->max_lifetime_ms = 0;
   opts->reset = UVPG_POOL_RESET_AUTO;
+  opts->access = UVPG_ACCESS_READ_WRITE;
+}
+
+namespace {
+
+// An access mode as the int a C program stored: false when out of range.
+bool read_access(const uvpg_access_t &in, uvpg::pool_access &out) {
+  int v = 0;
+  static_assert(sizeof v == sizeof in);
+  std::memcpy(&v, &in, sizeof v);
+  if (v < UVPG_ACCESS_READ_WRITE || v > UVPG_ACCESS_STANDBY_ONLY) {
+    return false;
+  }
+  out = static_cast<uvpg::pool_access>(v);
+  return true;
+}
+
+} // namespace
+
+UVPG_EXTERN void uvpg_acquire_opts_init(uvpg_acquire_opts_t *opts)
+    UVPG_NOEXCEPT {
+  if (!opts) {
+    return;
+  }
+  *opts = uvpg_acquire_opts_t{};
+  opts->access = UVPG_ACCESS_READ_WRITE;
+  opts->timeout_ms = -1;
+}
+
+UVPG_EXTERN int uvpg_pool_acquire_ex(uvpg_pool_t *pool,
+                                     const uvpg_acquire_opts_t *opts,
+                                     uvpg_acquire_cb cb, void *data,
+                                     uvpg_acquire_t **req) UVPG_NOEXCEPT {
+  if (req) {
+    *req = nullptr;
+  }
+  if (!pool) {
+    return UV_EINVAL;
+  }
+  uvpg::pool_access access = pool->opts.access;
+  auto timeout = pool->opts.timeout;
+  if (opts) {
+    if (!read_access(opts->access, access) || opts->timeout_ms < -1) {
+      return UV_EINVAL;
+    }
+    if (opts->timeout_ms >= 0) {
+      timeout = std::chrono::milliseconds(opts->timeout_ms);
+    }
+  }
+  return acquire(pool, timeout, access, cb, data, req);
 }
 
 UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
@@ -191,6 +243,10 @@ UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
       reset != UVPG_POOL_RESET_TRANSACTION) {
     return UV_EINVAL;
   }
+  uvpg::pool_access access{};
+  if (!read_access(opts->access, access)) {
+    return UV_EINVAL;
+  }
   return capi_guard([&] {
     using std::chrono::milliseconds;
     uvpg::pool_options o;
@@ -213,6 +269,7 @@ UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
     o.max_inactive_connection_lifetime = milliseconds(opts->max_inactive_ms);
     o.max_lifetime = milliseconds(opts->max_lifetime_ms);
     o.reset = static_cast<uvpg::pool_reset>(reset);
+    o.access = access;
     uvpg::detail::loop_scope scope(loop);
     auto *p = new uvpg_pool_s(loop, conninfo ? conninfo : "", o);
     p->kick();
@@ -230,7 +287,7 @@ UVPG_EXTERN int uvpg_pool_acquire(uvpg_pool_t *pool, uvpg_acquire_cb cb,
     }
     return UV_EINVAL;
   }
-  return acquire(pool, pool->opts.timeout, cb, data, req);
+  return acquire(pool, pool->opts.timeout, pool->opts.access, cb, data, req);
 }
 
 UVPG_EXTERN int uvpg_pool_acquire_timeout(uvpg_pool_t *pool,
@@ -238,7 +295,9 @@ UVPG_EXTERN int uvpg_pool_acquire_timeout(uvpg_pool_t *pool,
                                           uvpg_acquire_cb cb, void *data,
                                           uvpg_acquire_t **req)
     UVPG_NOEXCEPT {
-  return acquire(pool, std::chrono::milliseconds(timeout_ms), cb, data, req);
+  return acquire(pool, std::chrono::milliseconds(timeout_ms),
+                 pool ? pool->opts.access : uvpg::pool_access::read_write,
+                 cb, data, req);
 }
 
 UVPG_EXTERN int uvpg_pool_cancel(uvpg_acquire_t *req) UVPG_NOEXCEPT {
@@ -294,7 +353,8 @@ UVPG_EXTERN int uvpg_pool_query(uvpg_pool_t *pool, const char *sql,
     q->data = data;
     q->start_ms = uv_now(pool->loop);
     q->timeout = pool->opts.timeout;
-    int rc = acquire(pool, pool->opts.timeout, query_acquired, q.get(),
+    int rc = acquire(pool, pool->opts.timeout, pool->opts.access,
+                     query_acquired, q.get(),
                      nullptr);
     if (rc == 0) {
       q.release();
