@@ -20,8 +20,11 @@ uint64_t now_ms(uv_loop_t *loop) {
   return uv_now(loop);
 }
 
+// The pause before connects are tried again while they fail.  The cap
+// keeps the pool back at minsize within about half a second of the
+// server's return (issue 12's soak asks for 1 s).
 constexpr uint64_t backoff_min_ms = 100;
-constexpr uint64_t backoff_max_ms = 10000;
+constexpr uint64_t backoff_max_ms = 500;
 
 // The full session reset (asyncpg's, with DISCARD TEMP and SEQUENCES):
 // the statement cache's prepared statements stay, so no DISCARD ALL.
@@ -615,9 +618,11 @@ void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
     // (A connect the pool aborted is no failure.)
     ++st.failed;
     last_connect_error = std::move(why);
-    backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
   }
   if (!closing && !retry_armed && s->ph != phase::closing) {
+    // One step per round of connects, however many of them failed (a
+    // step per failed connect took 8 failing at once to the cap).
+    backoff_ms = std::clamp(backoff_ms * 2, backoff_min_ms, backoff_max_ms);
     retry_armed = true;
     uv_timer_start(
         &retry_timer,
