@@ -25,6 +25,7 @@
 //
 // Exit status: 0 pass, 1 a hang, an acknowledged write missing or a
 // definitely failed write present, 2 usage or setup failure.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -131,6 +132,9 @@ struct soak {
   // The loop's timer lag.
   uv_timer_t lag_timer{};
   uint64_t lag_prev_ns = 0, lag_max_ns = 0, lag_over_50ms = 0;
+  uint64_t lag_max_at_ms = 0;        // since t0
+  bool lag_max_in_restart = false;   // while the controller restarted
+  uint64_t lag_over_50ms_restart = 0;
   uv_timer_t watchdog{};
 
   // The controller.
@@ -646,9 +650,14 @@ void lag_cb(uv_timer_t *t) {
   if (s->lag_prev_ns) {
     uint64_t interval = now - s->lag_prev_ns;
     uint64_t lag = interval > 10000000 ? interval - 10000000 : 0;
-    s->lag_max_ns = std::max(s->lag_max_ns, lag);
+    if (lag > s->lag_max_ns) {
+      s->lag_max_ns = lag;
+      s->lag_max_at_ms = now / 1000000 - s->t0;
+      s->lag_max_in_restart = s->restarting;
+    }
     if (lag > 50000000) {
       ++s->lag_over_50ms;
+      s->lag_over_50ms_restart += s->restarting;
     }
   }
   s->lag_prev_ns = now;
@@ -753,6 +762,11 @@ uvpg::future<verdict> verify(soak *s) {
   co_return v;
 }
 
+double load_average() {
+  double l[1] = {0};
+  return getloadavg(l, 1) == 1 ? l[0] : -1;
+}
+
 void print_summary(soak &s, const verdict &v, int rc, uint64_t elapsed_ms,
                    const uvpg::pool_stats &ps) {
   std::printf("\n==== soak summary: %.0f s, %d callers, pool minsize %zu "
@@ -822,10 +836,21 @@ void print_summary(soak &s, const verdict &v, int rc, uint64_t elapsed_ms,
               static_cast<unsigned long long>(ps.failed),
               static_cast<unsigned long long>(ps.lost),
               static_cast<unsigned long long>(ps.timeouts), ps.size);
-  std::printf("loop: worst timer lag %.1f ms (10 ms timer; lags over 50 ms: "
-              "%llu)\n",
+  std::printf("loop: worst timer lag %.1f ms at %.1f s%s (10 ms timer; lags "
+              "over 50 ms: %llu, %llu of them during restarts)\n",
               static_cast<double>(s.lag_max_ns) / 1e6,
-              static_cast<unsigned long long>(s.lag_over_50ms));
+              static_cast<double>(s.lag_max_at_ms) / 1000.0,
+              s.lag_max_in_restart ? ", during a restart" : "",
+              static_cast<unsigned long long>(s.lag_over_50ms),
+              static_cast<unsigned long long>(s.lag_over_50ms_restart));
+  struct rusage ru {};
+  getrusage(RUSAGE_SELF, &ru);
+  double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+               static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) /
+                   1e6;
+  std::printf("loop: %.1f s of CPU (user + system) in %.1f s, load average "
+              "%.1f at the end\n",
+              cpu, static_cast<double>(elapsed_ms) / 1000.0, load_average());
   std::printf("hangs (no callback by deadline + %llu ms): %llu  (late "
               "callbacks %llu, still none at exit %zu)\n",
               static_cast<unsigned long long>(s.cfg.grace_ms),
