@@ -217,6 +217,9 @@ UVPG_EXTERN const char *uvpg_conn_error_sqlstate(const uvpg_conn_t *conn)
 /* See uvpg_conn_error_class(3). */
 UVPG_EXTERN uvpg_error_class_t uvpg_conn_error_class(const uvpg_conn_t *conn)
     UVPG_NOEXCEPT;
+/* See uvpg_conn_error_outcome_unknown(3). */
+UVPG_EXTERN int uvpg_conn_error_outcome_unknown(const uvpg_conn_t *conn)
+    UVPG_NOEXCEPT;
 
 /* See uvpg_conn_set_data(3). */
 UVPG_EXTERN void uvpg_conn_set_data(uvpg_conn_t *conn, void *data)

@@ -55,6 +55,7 @@ void conn_impl::set_error(std::string msg, std::string sqlstate) {
   }
   error_msg = std::move(msg);
   error_sqlstate = std::move(sqlstate);
+  error_outcome_unknown = false;
 }
 
 void conn_impl::notice_receiver(void *arg, const PGresult *res) {

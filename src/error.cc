@@ -25,8 +25,16 @@ const std::error_category &category() noexcept {
   return cat;
 }
 
+namespace {
+// Set by detail::make_error() for the errors it builds: whether the
+// failed statement may still have run.  A constructor argument would
+// have to pass through every class of the tree and uvpg/sqlstate.hh's.
+thread_local bool building_unknown = false;
+} // namespace
+
 error::error(int status, const std::string &what)
-    : std::system_error(status, category(), what), _what(what) {}
+    : std::system_error(status, category(), what), _what(what),
+      _outcome_unknown(building_unknown) {}
 
 server_error::server_error(int status, const std::string &what,
                            std::map<char, std::string> fields,
@@ -199,6 +207,10 @@ std::exception_ptr status_error(int status, const std::string &what) {
 
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
                               std::string_view statement) {
+  struct unknown_scope {
+    explicit unknown_scope(bool v) { building_unknown = v; }
+    ~unknown_scope() { building_unknown = false; }
+  } scope(c && status < 0 && c->error_outcome_unknown);
   static const char codes[] = "SVCMDHPpqWstcdnFLR";
   int pid = c ? c->backend_pid() : 0;
   if (res && PQresultErrorField(res, PG_DIAG_SQLSTATE)) {

@@ -1,7 +1,8 @@
 /* The C ABI of error categories, written from the man pages alone:
  * uvpg_sqlstate_class(3), uvpg_err_class(3), uvpg_error_class_name(3),
  * uvpg_result_error_class(3), uvpg_result_sqlstate(3) and
- * uvpg_conn_error_class(3), against the test server. */
+ * uvpg_conn_error_class(3) and uvpg_conn_error_outcome_unknown(3),
+ * against the test server. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,7 @@ struct seen {
   uvpg_error_class_t result_class;
   uvpg_error_class_t conn_class;
   uvpg_conn_t *conn;
+  int unknown; /* uvpg_conn_error_outcome_unknown() in the callback */
 };
 
 static void keep(struct seen *s, uvpg_conn_t *conn, int status,
@@ -31,6 +33,7 @@ static void keep(struct seen *s, uvpg_conn_t *conn, int status,
   }
   s->result_class = uvpg_result_error_class(res);
   s->conn_class = uvpg_conn_error_class(conn);
+  s->unknown = uvpg_conn_error_outcome_unknown(conn);
 }
 
 static void on_query(uvpg_conn_t *conn, int status, uvpg_result_t *res,
@@ -224,6 +227,55 @@ static void test_connect_classes(void) {
   finish(&loop);
 }
 
+/* uvpg_conn_error_outcome_unknown(3): a statement whose deadline passed
+ * on the server may have run; one whose deadline passed while queued,
+ * or one the server refused, did not. */
+static void test_outcome_unknown(void) {
+  uv_loop_t loop;
+  struct seen c, running, queued, refused_stmt;
+  uvpg_query_opts_t slow, quick;
+  memset(&c, 0, sizeof c);
+  memset(&running, 0, sizeof running);
+  memset(&queued, 0, sizeof queued);
+  memset(&refused_stmt, 0, sizeof refused_stmt);
+  CHECK_EQ(uv_loop_init(&loop), 0);
+  CHECK_EQ(uvpg_connect(&loop, ctest_dsn(), NULL, on_connect, &c), 0);
+  run(&loop, &c);
+  CHECK_EQ(c.status, 0);
+  CHECK_EQ(c.unknown, 0);
+  if (c.status == 0) {
+    uvpg_query_opts_init(&slow);
+    slow.timeout_ms = 300;
+    uvpg_query_opts_init(&quick);
+    quick.timeout_ms = 50;
+    CHECK_EQ(uvpg_conn_query_ex(c.conn, "SELECT pg_sleep(5)", 0, NULL, &slow,
+                                on_query, &running, NULL),
+             0);
+    CHECK_EQ(uvpg_conn_query_ex(c.conn, "SELECT 2", 0, NULL, &quick,
+                                on_query, &queued, NULL),
+             0);
+    run(&loop, &queued);
+    if (running.calls == 0) {
+      run(&loop, &running);
+    }
+    CHECK_EQ(running.status, UV_ETIMEDOUT);
+    CHECK_EQ(running.unknown, 1);
+    CHECK_EQ(queued.status, UV_ETIMEDOUT);
+    CHECK_EQ(queued.unknown, 0);
+    CHECK_EQ(uvpg_conn_query(c.conn, "SELECT 1/0", 0, NULL, on_query,
+                             &refused_stmt),
+             0);
+    run(&loop, &refused_stmt);
+    CHECK_STR(refused_stmt.sqlstate, "22012");
+    CHECK_EQ(refused_stmt.unknown, 0);
+  }
+  /* Outside a callback, and for NULL: 0. */
+  CHECK_EQ(uvpg_conn_error_outcome_unknown(c.conn), 0);
+  CHECK_EQ(uvpg_conn_error_outcome_unknown(NULL), 0);
+  uvpg_conn_close(c.conn, NULL, NULL);
+  finish(&loop);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"uvpg_sqlstate_class: the category of any SQLSTATE",
@@ -233,6 +285,8 @@ int main(void) {
       {"uvpg_result_error_class/uvpg_result_sqlstate: real failures",
        test_result_classes},
       {"uvpg_conn_error_class: refused connects", test_connect_classes},
+      {"uvpg_conn_error_outcome_unknown: on the server, queued, refused",
+       test_outcome_unknown},
   };
   return ctest_run("live/error-capi", cases, sizeof cases / sizeof *cases,
                    NULL);

@@ -379,6 +379,87 @@ TEST_CASE("error: uvpg's deadline is timed_out, not query_canceled") {
   test::wait(&lf.loop, c.close());
 }
 
+namespace {
+/// uvpg::error::outcome_unknown() of the exception (fails the test when
+/// it is no uvpg::error).
+bool unknown(const std::exception_ptr &e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const uvpg::error &x) {
+    return x.outcome_unknown();
+  } catch (...) {
+    FAIL("not a uvpg::error");
+  }
+  return false;
+}
+} // namespace
+
+TEST_CASE("error: outcome_unknown is false for what the server refused") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  auto e = failure(&lf.loop, c, "SELECT 1/0");
+  CHECK(is<uvpg::errors::division_by_zero>(e));
+  CHECK_FALSE(unknown(e));
+  test::wait(&lf.loop, c.close());
+}
+
+TEST_CASE("error: a statement on the server when its session ends has an "
+          "unknown outcome; one still queued does not") {
+  test::loop_fixture lf;
+  auto victim = test::connect(&lf.loop);
+  auto admin = test::connect(&lf.loop);
+  int pid = victim.backend_pid();
+  // A statement with a timeout runs alone: the second waits in uvpg's
+  // queue while the first runs.
+  uvpg::query_options o;
+  o.timeout = 20s;
+  auto running = victim.query("SELECT pg_sleep(30)", {}, o);
+  auto queued = victim.query("SELECT 2", {}, o);
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return test::count_of(&lf.loop, admin,
+                          "SELECT count(*) FROM pg_stat_activity WHERE pid "
+                          "= " + std::to_string(pid) +
+                              " AND state = 'active'") == 1;
+  }));
+  test::wait(&lf.loop, admin.query("SELECT pg_terminate_backend($1)", pid));
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return running.available() && queued.available();
+  }));
+  REQUIRE(running.failed());
+  REQUIRE(queued.failed());
+  CHECK(status_of(running.get_exception()) == UVPG_ECONNBAD);
+  CHECK(unknown(running.get_exception()));
+  CHECK(status_of(queued.get_exception()) == UVPG_ECONNBAD);
+  CHECK_FALSE(unknown(queued.get_exception()));
+  test::wait(&lf.loop, victim.close());
+  test::wait(&lf.loop, admin.close());
+}
+
+TEST_CASE("error: a deadline passed on the server leaves the outcome "
+          "unknown; one passed in the queue does not") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  uvpg::query_options slow;
+  slow.timeout = 300ms;
+  uvpg::query_options quick;
+  quick.timeout = 50ms;
+  auto running = c.query("SELECT pg_sleep(5)", {}, slow);
+  auto queued = c.query("SELECT 2", {}, quick);
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return running.available() && queued.available();
+  }));
+  REQUIRE(running.failed());
+  REQUIRE(queued.failed());
+  CHECK(status_of(running.get_exception()) == UV_ETIMEDOUT);
+  CHECK(unknown(running.get_exception()));
+  CHECK(status_of(queued.get_exception()) == UV_ETIMEDOUT);
+  CHECK_FALSE(unknown(queued.get_exception()));
+  // What fails afterwards on the same connection is known again.
+  auto e = failure(&lf.loop, c, "SELECT 1/0");
+  CHECK_FALSE(unknown(e));
+  test::wait(&lf.loop, c.close());
+}
+
 TEST_CASE("error: work on a closed connection is connection_closed") {
   test::loop_fixture lf;
   auto c = test::connect(&lf.loop);
@@ -394,6 +475,7 @@ TEST_CASE("error: work on a closed connection is connection_closed") {
   CHECK(is<uvpg::operational_error>(e));
   CHECK_FALSE(is<uvpg::server_error>(e));
   CHECK(status_of(e) == UV_ECANCELED);
+  CHECK(unknown(e)); // it had gone to the server
   // Asked for after the close: UVPG_ECLOSED.
   auto after = c.prepare("SELECT 1");
   REQUIRE(test::run_until(&lf.loop, [&] { return after.available(); }));
@@ -401,6 +483,7 @@ TEST_CASE("error: work on a closed connection is connection_closed") {
   auto a = after.get_exception();
   CHECK(is<uvpg::connection_closed>(a));
   CHECK(status_of(a) == UVPG_ECLOSED);
+  CHECK_FALSE(unknown(a));
 }
 
 TEST_CASE("error: a promise never kept is a broken_promise, an "

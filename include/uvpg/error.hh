@@ -67,9 +67,17 @@ public:
   int status() const noexcept { return code().value(); }
   /// The message alone (std::system_error would append the code's text).
   const char *what() const noexcept override { return _what.c_str(); }
+  /// True when the statement that failed may still have run, even
+  /// committed: it had gone to the server when the connection broke,
+  /// its deadline passed or the program closed the connection, and the
+  /// server never said it failed.  False when it surely did not take
+  /// effect: the server refused it, or it never left uvpg.  A write
+  /// that is not idempotent is retried only when this is false.
+  bool outcome_unknown() const noexcept { return _outcome_unknown; }
 
 private:
   std::string _what;
+  bool _outcome_unknown = false;
 };
 
 /// Errors of the interface (uvpg itself) rather than the database.

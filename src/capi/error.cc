@@ -65,3 +65,8 @@ uvpg_conn_error_class(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
     return uvpg::detail::sqlstate_category_of(uvpg_conn_error_sqlstate(conn));
   });
 }
+
+UVPG_EXTERN int
+uvpg_conn_error_outcome_unknown(const uvpg_conn_t *conn) UVPG_NOEXCEPT {
+  return conn && conn->error_outcome_unknown ? 1 : 0;
+}

@@ -98,6 +98,14 @@ void conn_impl::deliver_callouts() {
       } else if (!o->why.empty()) {
         set_error(std::move(o->why), std::move(o->why_state));
       }
+      // Without the server's word on it, a statement that reached libpq
+      // may have run (even committed): the connection broke, its
+      // deadline passed, or the program closed the connection under it.
+      // A cancel the server confirmed (57014) is its word.
+      error_outcome_unknown =
+          o->maybe_sent &&
+          (c.status == UVPG_ECONNBAD || c.status == UV_ETIMEDOUT ||
+           (c.status == UV_ECANCELED && close_requested));
     }
     if (o->deadline) {
       --timed_ops;
@@ -106,6 +114,7 @@ void conn_impl::deliver_callouts() {
     // callback, and handed to the loggers after it (session.cc).
     std::function<void()> log = query_log(this, o, c.status, c.res);
     dispatch(this, [&] { o->complete(this, c.status, c.res); });
+    error_outcome_unknown = false;
     if (log) {
       dispatch(this, log);
     }

@@ -82,6 +82,9 @@ struct conn_impl {
   // What the user sees of errors.
   std::string error_msg;
   std::string error_sqlstate;
+  /// The error being delivered left the statement's outcome unknown
+  /// (see uvpg::error::outcome_unknown()); set by deliver_callouts().
+  bool error_outcome_unknown = false;
   /// The server's fields of a refused connect, read from libpq's text
   /// (connect.cc); make_error uses them while their SQLSTATE is
   /// error_sqlstate.

@@ -44,6 +44,9 @@ struct op {
   bool alone_in_pipeline = false;
   bool after_close = false; // queued after close: fails with ECLOSED
   bool timed_out = false;   // its deadline passed: it failed UV_ETIMEDOUT
+  /// Handed to libpq for the server: if it fails without the server's
+  /// word on it (a lost connection, a deadline), it may still have run.
+  bool maybe_sent = false;
   /// Told early (a deadline, a cancel) and cancelled on the server: it
   /// has the cancel grace to end, or the connection is lost.
   bool graced = false;

@@ -322,6 +322,7 @@ void conn_impl::terse_errors(bool on) {
 // protocol (several statements, COPY), or one with a timeout.
 bool conn_impl::send(op *o) {
   terse_errors(o->secret);
+  o->maybe_sent = true;
   sent.push(o);
   ++sent_count;
   push_wire(this, o);
@@ -391,6 +392,7 @@ bool conn_impl::send_pipelined(op *o) {
   } else if (o->rows != 1) {
     o->prepares = true; // the unnamed statement, once for every set
   }
+  o->maybe_sent = true;
   if (!o->retried) {
     sent.push(o);
     ++sent_count;
