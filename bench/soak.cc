@@ -222,22 +222,6 @@ std::string with_application_name(const std::string &dsn,
 
 // ---- outcomes ----
 
-// Whether the statement may have run although the call failed: the
-// connection broke or the deadline passed once it may have been sent.
-// uvpg::error::outcome_unknown() when the library has it.
-template <class E> bool outcome_unknown(const E &e) {
-  if constexpr (requires { e.outcome_unknown(); }) {
-    return e.outcome_unknown();
-  } else {
-    if (dynamic_cast<const uvpg::timed_out *>(&e) ||
-        dynamic_cast<const uvpg::connection_lost *>(&e)) {
-      return true;
-    }
-    int st = e.status();
-    return st == UVPG_ECONNBAD || st == UV_ETIMEDOUT || st == UV_ECANCELED;
-  }
-}
-
 std::string bucket_of(const uvpg::error &e) {
   if (auto *se = dynamic_cast<const uvpg::server_error *>(&e)) {
     return "SQLSTATE " + se->sqlstate() +
@@ -273,7 +257,7 @@ outcome classify(soak &s, const std::exception_ptr &err) {
   } catch (const uvpg::error &e) {
     bucket = bucket_of(e);
     what = e.what();
-    o = outcome_unknown(e) ? outcome::unknown : outcome::failed;
+    o = e.outcome_unknown() ? outcome::unknown : outcome::failed;
   } catch (const std::exception &e) {
     bucket = std::string("not a uvpg::error: ") + e.what();
     what = e.what();
