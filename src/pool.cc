@@ -1141,7 +1141,10 @@ struct promise_call final : detail::shared_call {
     p.set_exception(e);
   }
   void too_late(int status, const std::string &why) noexcept override {
-    p.set_exception(detail::status_error(status, why));
+    // The statement stays in the connection's pipeline and runs: its
+    // outcome is unknown, unless it was refused before the wire.
+    p.set_exception(refused ? detail::status_error(status, why)
+                            : detail::status_error_unknown(status, why));
   }
 };
 
