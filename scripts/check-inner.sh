@@ -197,10 +197,35 @@ pq17_check() {
         "LDFLAGS=-Wl,-rpath,$prefix/lib"
 }
 
+# soak_run: the soak of issue 12 (scripts/soak.sh, bench/soak) for 60 s
+# on the plain build, under a private cluster of its own: callers over a
+# pool while backends are terminated and the server restarted.
+soak_run() {
+    local secs=${UVPG_SOAK_SECONDS:-60} log
+    step "soak: $secs s (build/bench/soak)"
+    if ! grep -q $'^build/build\tPASS' "$UVPG_CHECK_RESULTS"; then
+        record soak FAIL "build/ did not build"
+        return
+    fi
+    if ! make -C build bench/soak; then
+        record soak FAIL "bench/soak did not build"
+        return
+    fi
+    log=build/bench/soak.log
+    if "$srcdir/scripts/soak.sh" "$secs" build/bench/soak >"$log" 2>&1; then
+        tail -n 40 "$log"
+        record soak PASS "$secs s soak"
+    else
+        tail -n 80 "$log"
+        record soak FAIL "$secs s soak failed (see $log)"
+    fi
+}
+
 build_and_check build
 build_and_check build-asan --enable-sanitizers
 pq17_check
 valgrind_run
+soak_run
 install_test
 fuzz_run
 record inner-done PASS

@@ -205,6 +205,14 @@ std::exception_ptr status_error(int status, const std::string &what) {
   }
 }
 
+std::exception_ptr status_error_unknown(int status, const std::string &what) {
+  struct unknown_scope {
+    unknown_scope() { building_unknown = true; }
+    ~unknown_scope() { building_unknown = false; }
+  } scope;
+  return status_error(status, what);
+}
+
 std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
                               std::string_view statement) {
   struct unknown_scope {

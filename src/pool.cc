@@ -22,11 +22,11 @@ uint64_t now_ms(uv_loop_t *loop) {
   return uv_now(loop);
 }
 
+// The pause before connects are tried again while they fail.  The cap
+// keeps the pool back at minsize within about half a second of the
+// server's return (issue 12's soak asks for 1 s).
 constexpr uint64_t backoff_min_ms = 100;
-constexpr uint64_t backoff_max_ms = 10000;
-// A multi-host pool looking for its primary (a failover) tries again at
-// least every second.
-constexpr uint64_t primary_backoff_max_ms = 1000;
+constexpr uint64_t backoff_max_ms = 500;
 
 // key='value' in libpq's keyword syntax, after a space when not first.
 void add_keyword(std::string &out, const char *key, const std::string &v) {
@@ -917,16 +917,16 @@ void pool_impl::connect_failed(pool_slot *s, std::string why) noexcept {
     ++st.failed;
     bool sb = s->standby;
     (sb ? sb_last_connect_error : last_connect_error) = std::move(why);
-    uint64_t &backoff = sb ? sb_backoff_ms : backoff_ms;
-    backoff = std::clamp(backoff * 2, backoff_min_ms,
-                         routed && !sb ? primary_backoff_max_ms
-                                       : backoff_max_ms);
     if (sb && !standby_down) {
       standby_down = true; // read_only waiters may take the primary
       kick();
     }
     bool &armed = sb ? sb_retry_armed : retry_armed;
     if (!armed) {
+      // One step per round of connects, however many of them failed (a
+      // step per failed connect took 8 failing at once to the cap).
+      uint64_t &backoff = sb ? sb_backoff_ms : backoff_ms;
+      backoff = std::clamp(backoff * 2, backoff_min_ms, backoff_max_ms);
       armed = true;
       uv_timer_start(
           sb ? &sb_retry_timer : &retry_timer,
@@ -1470,7 +1470,10 @@ struct promise_call final : detail::shared_call {
     p.set_exception(e);
   }
   void too_late(int status, const std::string &why) noexcept override {
-    p.set_exception(detail::status_error(status, why));
+    // The statement stays in the connection's pipeline and runs: its
+    // outcome is unknown, unless it was refused before the wire.
+    p.set_exception(refused ? detail::status_error(status, why)
+                            : detail::status_error_unknown(status, why));
   }
 };
 

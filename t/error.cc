@@ -460,6 +460,40 @@ TEST_CASE("error: a deadline passed on the server leaves the outcome "
   test::wait(&lf.loop, c.close());
 }
 
+TEST_CASE("error: a pool's shared call told its deadline behind another "
+          "statement runs on: its outcome is unknown") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  test::wait(&lf.loop, c.query("DROP TABLE IF EXISTS error_shared_deadline"));
+  test::wait(&lf.loop, c.query("CREATE TABLE error_shared_deadline (k int)"));
+  uvpg::pool_options po;
+  po.minsize = 1;
+  po.maxsize = 1;
+  uvpg::pool p = uvpg::pool::create(&lf.loop, test::dsn(), po);
+  REQUIRE(test::run_until(&lf.loop, [&] { return p.freesize() == 1; }));
+  uvpg::query_options slow;
+  slow.timeout = 5s;
+  uvpg::query_options quick;
+  quick.timeout = 100ms;
+  // Both pipelined on the one connection, no lease: the insert's
+  // deadline passes while it waits behind the sleep, and it runs after.
+  auto sleeping = p.query("SELECT pg_sleep(0.5)", {}, slow);
+  auto insert = p.query("INSERT INTO error_shared_deadline VALUES (1)", {},
+                        quick);
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return sleeping.available() && insert.available();
+  }));
+  CHECK_FALSE(sleeping.failed());
+  REQUIRE(insert.failed());
+  CHECK(status_of(insert.get_exception()) == UV_ETIMEDOUT);
+  CHECK(unknown(insert.get_exception()));
+  CHECK(test::count_of(&lf.loop, c,
+                       "SELECT count(*) FROM error_shared_deadline") == 1);
+  test::wait(&lf.loop, p.close());
+  test::wait(&lf.loop, c.query("DROP TABLE error_shared_deadline"));
+  test::wait(&lf.loop, c.close());
+}
+
 TEST_CASE("error: work on a closed connection is connection_closed") {
   test::loop_fixture lf;
   auto c = test::connect(&lf.loop);

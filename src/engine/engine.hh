@@ -385,6 +385,9 @@ std::exception_ptr make_error(conn_impl *c, int status, PGresult *res,
 /// The class of a status without a SQLSTATE: connection_lost,
 /// connection_closed, timed_out, ... (error.cc).
 std::exception_ptr status_error(int status, const std::string &what);
+/// status_error() for a statement that may still run or have run: its
+/// outcome_unknown() is true (a pool's shared call told its deadline).
+std::exception_ptr status_error_unknown(int status, const std::string &what);
 
 // The session's hooks (src/session.cc, src/notice.cc).
 /// A notice libpq handed the receiver: kept, and queued for the handlers.
