@@ -231,8 +231,14 @@ std::string inline_params(std::string_view sql,
                           const type_context *ctx) {
   std::string out;
   out.reserve(sql.size() + 16 * args.size());
+  // Right after a $n, the digit before ends a parameter, not an
+  // identifier: in $1$$x$$ the server reads a dollar quote after the
+  // placeholder, and no value may be written into it (found by
+  // fuzz/mogrify).
+  size_t param_end = std::string_view::npos;
   for (size_t i = 0; i < sql.size();) {
-    size_t j = skip_inert(sql, i);
+    size_t j = i == param_end ? i + skip_inert(sql.substr(i), 0)
+                              : skip_inert(sql, i);
     if (j != i) {
       out.append(sql.substr(i, j - i));
       i = j;
@@ -255,7 +261,7 @@ std::string inline_params(std::string_view sql,
                                                  " given)");
       }
       append_literal(out, args[n - 1], scs, ctx);
-      i = k;
+      i = param_end = k;
       continue;
     }
     out += sql[i++];

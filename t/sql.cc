@@ -1,4 +1,5 @@
 // Placeholder conversion (src/sql.cc): %s and %(name)s to $n.
+#include "../src/mogrify.hh"
 #include "../src/sql.hh"
 #include "test.hh"
 
@@ -87,3 +88,14 @@ TEST_CASE("convert: %(name)s binds each distinct name once") {
   CHECK(c.count == 2);
 }
 
+// Found by fuzz/mogrify: after a placeholder the server reads $$ as a
+// dollar quote (the digit before it ends the parameter), so mogrify
+// writes no value into it.
+TEST_CASE("mogrify: a dollar quote right after a placeholder is kept") {
+  std::vector<uvpg::encoded> args(1);
+  args[0].bytes = "v";
+  CHECK(uvpg::detail::inline_params("SELECT $1$$ $1 $$", args, true,
+                                    nullptr) == "SELECT 'v'$$ $1 $$");
+  CHECK(uvpg::detail::inline_params("SELECT a$1, $1", args, true,
+                                    nullptr) == "SELECT a$1, 'v'");
+}
