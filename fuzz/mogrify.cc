@@ -4,7 +4,8 @@
 // and no exception but uvpg::data_error (no text form, a NUL) and
 // uvpg::error UVPG_EPARAM (a $n without a value):
 //  - the output is the statement with each $n the lexer sees replaced
-//    by its parameter's literal (the literal of that value alone);
+//    by its parameter's literal (the literal of that value alone), and
+//    a blank after it when a word or a $ follows;
 //  - a literal is closed in itself: lexed alone, every quoted run in it
 //    ends inside it;
 //  - in the output, no value breaks out of its literal: lexing the
@@ -196,6 +197,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       check(n >= 1 && n <= args.size());
       spans.emplace_back(rebuilt.size(), rebuilt.size() + lit[n - 1].size());
       rebuilt += lit[n - 1];
+      if (k < sql.size() && (uvpg::detail::ident_char(sql[k]) || sql[k] == '$')) {
+        rebuilt += ' ';
+      }
       i = k;
     } else {
       rebuilt += sql[i++];

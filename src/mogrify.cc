@@ -261,6 +261,12 @@ std::string inline_params(std::string_view sql,
                                                  " given)");
       }
       append_literal(out, args[n - 1], scs, ctx);
+      // A literal ends in a word (5, true, ::int4) or a quote: a word or
+      // a $ of the statement right after it would join it (int4$$ is one
+      // identifier to the server), so a blank keeps them apart.
+      if (k < sql.size() && (ident_char(sql[k]) || sql[k] == '$')) {
+        out += ' ';
+      }
       i = param_end = k;
       continue;
     }
