@@ -52,10 +52,12 @@ const uvpg::oid_t types[] = {
 
 // Where a $n placeholder starts at `i` of `s` (as inline_params sees
 // one), its end; else 0.
-size_t placeholder(std::string_view s, size_t i, unsigned long &n) {
+// `param_end`: where the last one ended ($1$2 is two).
+size_t placeholder(std::string_view s, size_t i, unsigned long &n,
+                   size_t param_end) {
   if (s[i] != '$' || i + 1 >= s.size() ||
       !std::isdigit(static_cast<unsigned char>(s[i + 1])) ||
-      (i > 0 && uvpg::detail::ident_char(s[i - 1]))) {
+      (i > 0 && uvpg::detail::ident_char(s[i - 1]) && i != param_end)) {
     return 0;
   }
   size_t k = i + 1;
@@ -83,7 +85,7 @@ size_t count_dollars(std::string_view s, const std::vector<size_t> &ends) {
     unsigned long n;
     if (j != i) {
       i = j;
-    } else if (size_t k = placeholder(s, i, n)) {
+    } else if (size_t k = placeholder(s, i, n, end)) {
       ++count;
       i = end = k;
     } else {
@@ -192,7 +194,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (j != i) {
       rebuilt.append(sql.substr(i, j - i));
       i = j;
-    } else if (size_t k = placeholder(sql, i, n)) {
+    } else if (size_t k = placeholder(sql, i, n, end)) {
       end = k;
       check(n >= 1 && n <= args.size());
       spans.emplace_back(rebuilt.size(), rebuilt.size() + lit[n - 1].size());

@@ -232,8 +232,8 @@ std::string inline_params(std::string_view sql,
   std::string out;
   out.reserve(sql.size() + 16 * args.size());
   // Right after a $n, the digit before ends a parameter, not an
-  // identifier: in $1$$x$$ the server reads a dollar quote after the
-  // placeholder, and no value may be written into it (found by
+  // identifier: the server reads $1$2 as two placeholders and $1$$x$$
+  // as one and a dollar quote, where no value may be written (found by
   // fuzz/mogrify).
   size_t param_end = std::string_view::npos;
   for (size_t i = 0; i < sql.size();) {
@@ -246,7 +246,7 @@ std::string inline_params(std::string_view sql,
     }
     if (sql[i] == '$' && i + 1 < sql.size() &&
         std::isdigit(static_cast<unsigned char>(sql[i + 1])) &&
-        (i == 0 || !ident_char(sql[i - 1]))) {
+        (i == 0 || !ident_char(sql[i - 1]) || i == param_end)) {
       size_t k = i + 1;
       unsigned long n = 0;
       while (k < sql.size() &&

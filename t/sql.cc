@@ -101,6 +101,9 @@ TEST_CASE("mogrify: a dollar quote right after a placeholder is kept") {
   args[0].bytes = "x";
   CHECK(uvpg::detail::inline_params("SELECT $1$$ $1 $$", args, true,
                                     nullptr) == "SELECT 'x'::int4 $$ $1 $$");
+  // $1$2 is two placeholders to the server, as to mogrify.
+  CHECK(uvpg::detail::inline_params("SELECT $1$1", args, true, nullptr) ==
+        "SELECT 'x'::int4 'x'::int4");
   CHECK(uvpg::detail::inline_params("SELECT a$1, $1", args, true,
                                     nullptr) == "SELECT a$1, 'v'");
 }
