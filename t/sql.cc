@@ -105,5 +105,5 @@ TEST_CASE("mogrify: a dollar quote right after a placeholder is kept") {
   CHECK(uvpg::detail::inline_params("SELECT $1$1", args, true, nullptr) ==
         "SELECT 'x'::int4 'x'::int4");
   CHECK(uvpg::detail::inline_params("SELECT a$1, $1", args, true,
-                                    nullptr) == "SELECT a$1, 'v'");
+                                    nullptr) == "SELECT a$1, 'x'::int4");
 }
