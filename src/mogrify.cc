@@ -231,8 +231,14 @@ std::string inline_params(std::string_view sql,
                           const type_context *ctx) {
   std::string out;
   out.reserve(sql.size() + 16 * args.size());
+  // Right after a $n, the digit before ends a parameter, not an
+  // identifier: the server reads $1$2 as two placeholders and $1$$x$$
+  // as one and a dollar quote, where no value may be written (found by
+  // fuzz/mogrify).
+  size_t param_end = std::string_view::npos;
   for (size_t i = 0; i < sql.size();) {
-    size_t j = skip_inert(sql, i);
+    size_t j = i == param_end ? i + skip_inert(sql.substr(i), 0)
+                              : skip_inert(sql, i);
     if (j != i) {
       out.append(sql.substr(i, j - i));
       i = j;
@@ -240,7 +246,7 @@ std::string inline_params(std::string_view sql,
     }
     if (sql[i] == '$' && i + 1 < sql.size() &&
         std::isdigit(static_cast<unsigned char>(sql[i + 1])) &&
-        (i == 0 || !ident_char(sql[i - 1]))) {
+        (i == 0 || !ident_char(sql[i - 1]) || i == param_end)) {
       size_t k = i + 1;
       unsigned long n = 0;
       while (k < sql.size() &&
@@ -255,7 +261,13 @@ std::string inline_params(std::string_view sql,
                                                  " given)");
       }
       append_literal(out, args[n - 1], scs, ctx);
-      i = k;
+      // A literal ends in a word (5, true, ::int4) or a quote: a word or
+      // a $ of the statement right after it would join it (int4$$ is one
+      // identifier to the server), so a blank keeps them apart.
+      if (k < sql.size() && (ident_char(sql[k]) || sql[k] == '$')) {
+        out += ' ';
+      }
+      i = param_end = k;
       continue;
     }
     out += sql[i++];

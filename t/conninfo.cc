@@ -52,6 +52,7 @@ TEST_CASE("conninfo: a port that is not a number from 1 to 65535 fails "
       {"port=1", true},          {"port=65535", true},
       {"port= 5432 ", true},     {"port=", true},
       {"host=a,b port=5432,", true},
+      {"port=' '", false}, // blanks only (found by fuzz/conninfo)
   };
   for (const auto &c : cases) {
     INFO(c.conninfo);
@@ -81,6 +82,36 @@ TEST_CASE("conninfo: parse errors never echo the password") {
     INFO("error: " << err);
     CHECK(err.find(secret[i]) == std::string::npos);
   }
+}
+
+// Found by fuzz/conninfo: libpq reads user info up to the first '@'
+// before any '/', so a password may hold a '?'; and in keywords an '&'
+// is part of a password, not the end of a one-letter secret that would
+// mask every copy of that letter.
+TEST_CASE("conninfo: parse errors hide a password with '?' and keep the "
+          "rest of the message") {
+  std::string err;
+  CHECK_FALSE(uvpg::detail::parse_conninfo("postgresql://u:pa?ss99@[::1",
+                                           err));
+  INFO("error: " << err);
+  CHECK(err.find("ss99") == std::string::npos);
+  CHECK_FALSE(uvpg::detail::parse_conninfo(
+      "password=s&cret99 host=h bogus", err));
+  CHECK(err.find("\"bogus\"") != std::string::npos);
+}
+
+// Found by fuzz/conninfo: a value with a blank libpq skips (\r, \f,
+// \v) is quoted, so the masked conninfo parses back the same.
+TEST_CASE("conninfo: the masked conninfo parses back to the same values") {
+  std::string err;
+  auto ci = uvpg::detail::parse_conninfo(
+      "postgresql://u@h/db?application_name=a%0Db%0Cc%0Bd", err);
+  REQUIRE(ci);
+  std::string dsn = uvpg::detail::masked_dsn(*ci);
+  auto again = uvpg::detail::parse_conninfo(dsn.c_str(), err);
+  REQUIRE(again);
+  REQUIRE(again->find("application_name"));
+  CHECK(*again->find("application_name") == "a\rb\fc\vd");
 }
 
 TEST_CASE("conninfo: every secret option is masked, not only password") {

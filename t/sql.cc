@@ -1,4 +1,5 @@
 // Placeholder conversion (src/sql.cc): %s and %(name)s to $n.
+#include "../src/mogrify.hh"
 #include "../src/sql.hh"
 #include "test.hh"
 
@@ -87,3 +88,22 @@ TEST_CASE("convert: %(name)s binds each distinct name once") {
   CHECK(c.count == 2);
 }
 
+// Found by fuzz/mogrify: after a placeholder the server reads $$ as a
+// dollar quote (the digit before it ends the parameter), so mogrify
+// writes no value into it, and keeps it apart from the literal.
+TEST_CASE("mogrify: a dollar quote right after a placeholder is kept") {
+  std::vector<uvpg::encoded> args(1);
+  args[0].bytes = "v";
+  CHECK(uvpg::detail::inline_params("SELECT $1$$ $1 $$", args, true,
+                                    nullptr) == "SELECT 'v' $$ $1 $$");
+  // A word or $ right after a literal stays apart from it.
+  args[0].type = uvpg::oids::int4;
+  args[0].bytes = "x";
+  CHECK(uvpg::detail::inline_params("SELECT $1$$ $1 $$", args, true,
+                                    nullptr) == "SELECT 'x'::int4 $$ $1 $$");
+  // $1$2 is two placeholders to the server, as to mogrify.
+  CHECK(uvpg::detail::inline_params("SELECT $1$1", args, true, nullptr) ==
+        "SELECT 'x'::int4 'x'::int4");
+  CHECK(uvpg::detail::inline_params("SELECT a$1, $1", args, true,
+                                    nullptr) == "SELECT a$1, 'x'::int4");
+}

@@ -36,6 +36,9 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; 
 // whole URI for an unterminated IPv6 address.
 std::vector<std::string> secrets_in(std::string_view t) {
   std::vector<std::string> out;
+  // Anything like a URI, also after a blank (which makes libpq read
+  // keywords and quote the URI in its error).
+  bool uri = t.find("://") != t.npos;
   // Keyword form: every token after password= up to the next key=.
   for (size_t at = t.find("password"); at != t.npos;
        at = t.find("password", at + 1)) {
@@ -69,18 +72,32 @@ std::vector<std::string> secrets_in(std::string_view t) {
         ++end;
       }
     }
-    // URI query form: password=...&
-    std::string_view q = t.substr(i);
-    out.emplace_back(q.substr(0, q.find_first_of("& \t")));
+    // URI query form: password=...&  (in a URI only: in keywords an '&'
+    // is part of the value, and a cut there can be one character that
+    // would mask every copy of it; found by fuzz/conninfo)
+    if (uri) {
+      std::string_view q = t.substr(i);
+      out.emplace_back(q.substr(0, q.find_first_of("& \t")));
+    }
   }
   // URI form: scheme://user:password@host
   size_t scheme = t.find("://");
-  if (scheme != t.npos) {
+  if (uri) {
     std::string_view rest = t.substr(scheme + 3);
     std::string_view auth = rest.substr(0, rest.find_first_of("/?"));
     size_t atsign = auth.rfind('@');
     if (atsign != auth.npos) {
       std::string_view user = auth.substr(0, atsign);
+      size_t colon = user.find(':');
+      if (colon != user.npos && colon + 1 < user.size()) {
+        out.emplace_back(user.substr(colon + 1));
+      }
+    }
+    // And as libpq reads it: up to the first '@' before any '/', so the
+    // password may hold a '?' (found by fuzz/conninfo).
+    size_t end = rest.find_first_of("@/");
+    if (end != rest.npos && rest[end] == '@') {
+      std::string_view user = rest.substr(0, end);
       size_t colon = user.find(':');
       if (colon != user.npos && colon + 1 < user.size()) {
         out.emplace_back(user.substr(colon + 1));
@@ -156,8 +173,10 @@ std::string masked_dsn(const conninfo &ci) {
     }
     // Quote as libpq's keyword syntax wants: '' around values with
     // spaces or quotes, backslash before ' and \.
+    // Every blank libpq skips (isspace: \r, \f and \v too, found by
+    // fuzz/conninfo).
     bool quote = p.value.empty() ||
-                 p.value.find_first_of(" \t\n'\\") != std::string::npos;
+                 p.value.find_first_of(" \t\n\r\f\v'\\") != std::string::npos;
     if (quote) {
       out += '\'';
     }
@@ -256,8 +275,15 @@ bool valid_port(const std::string &port, std::string &err) {
   while (end > begin && is_space(port[end - 1])) {
     --end;
   }
+  if (begin == end && !port.empty()) {
+    // Blanks only: libpq fails it, so must we, with a message (found
+    // by fuzz/conninfo).
+    err = "invalid integer value \"" + port +
+          "\" for connection option \"port\"";
+    return false;
+  }
   if (begin == end) {
-    return port.empty();
+    return true;
   }
   long value = 0;
   for (size_t i = begin; i < end; ++i) {
