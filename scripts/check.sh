@@ -98,11 +98,11 @@ count_build build-asan
 count_build build-pq17
 
 # Stages: a failed stage counts one failure, except a failed "make check"
-# whose failing tests were already counted. Only the install test and the
+# whose failing tests were already counted. Only the install test, the soak and the
 # fuzz targets and the valgrind runs count a pass.
 while IFS=$'\t' read -r stage status msg; do
     if [[ $status == PASS ]]; then
-        [[ $stage == install || $stage == fuzz:* || $stage == valgrind:* ]] || continue
+        [[ $stage == install || $stage == soak || $stage == fuzz:* || $stage == valgrind:* ]] || continue
         passed=$((passed + 1))
         row "$stage" PASS 1 0 0
         continue
