@@ -467,14 +467,28 @@ std::string masked_sql(std::string_view sql) {
 }
 
 bool may_drop_statements(std::string_view sql) noexcept {
-  static constexpr std::string_view words[] = {"discard", "deallocate"};
-  for (std::string_view w : words) {
-    auto it = std::search(sql.begin(), sql.end(), w.begin(), w.end(),
-                          [](char a, char b) {
-                            return std::tolower(static_cast<unsigned char>(
-                                       a)) == b;
-                          });
-    if (it != sql.end()) {
+  auto lower_eq = [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == b;
+  };
+  auto find = [&](std::string_view w, size_t from) {
+    auto it = std::search(sql.begin() + from, sql.end(), w.begin(), w.end(),
+                          lower_eq);
+    return it == sql.end() ? std::string_view::npos
+                           : size_t(it - sql.begin());
+  };
+  if (find("deallocate", 0) != std::string_view::npos) {
+    return true;
+  }
+  // DISCARD ALL; not DISCARD TEMP, SEQUENCES or PLANS (the pool's reset).
+  for (size_t i = find("discard", 0); i != std::string_view::npos;
+       i = find("discard", i + 1)) {
+    size_t j = i + 7;
+    while (j < sql.size() &&
+           std::isspace(static_cast<unsigned char>(sql[j]))) {
+      ++j;
+    }
+    if (sql.size() - j >= 3 && lower_eq(sql[j], 'a') &&
+        lower_eq(sql[j + 1], 'l') && lower_eq(sql[j + 2], 'l')) {
       return true;
     }
   }

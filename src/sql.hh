@@ -31,8 +31,8 @@ std::optional<std::string> convert_placeholders(
     std::string_view sql, bool with_params, std::vector<std::string> *names,
     size_t *count, std::string &err);
 
-/// Whether `sql` may be DISCARD ALL or DEALLOCATE (ALL): it names either
-/// word, in any case.  Errs on the side of yes.
+/// Whether `sql` may hold DISCARD ALL or DEALLOCATE: it has "discard
+/// all" or "deallocate" in it, in any case.  Errs on the side of yes.
 bool may_drop_statements(std::string_view sql) noexcept;
 
 /// What the lexer tells of a statement before it is sent.

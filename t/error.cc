@@ -494,6 +494,38 @@ TEST_CASE("error: a pool's shared call told its deadline behind another "
   test::wait(&lf.loop, c.close());
 }
 
+TEST_CASE("error: a running statement the program cancels has an unknown "
+          "outcome; a queued one does not") {
+  test::loop_fixture lf;
+  auto c = test::connect(&lf.loop);
+  auto admin = test::connect(&lf.loop);
+  int pid = c.backend_pid();
+  uvpg::query_options o;
+  o.timeout = 20s; // runs alone: the second stays queued
+  auto running = c.query("SELECT pg_sleep(5)", {}, o);
+  auto queued = c.query("SELECT 2", {}, o);
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return test::count_of(&lf.loop, admin,
+                          "SELECT count(*) FROM pg_stat_activity WHERE pid "
+                          "= " + std::to_string(pid) +
+                              " AND state = 'active'") == 1;
+  }));
+  queued.cancel();
+  running.cancel();
+  REQUIRE(test::run_until(&lf.loop, [&] {
+    return running.available() && queued.available();
+  }));
+  REQUIRE(running.failed());
+  REQUIRE(queued.failed());
+  CHECK(status_of(running.get_exception()) == UV_ECANCELED);
+  CHECK(unknown(running.get_exception()));
+  CHECK(status_of(queued.get_exception()) == UV_ECANCELED);
+  CHECK_FALSE(unknown(queued.get_exception()));
+  CHECK(test::count_of(&lf.loop, c, "SELECT 1") == 1);
+  test::wait(&lf.loop, c.close());
+  test::wait(&lf.loop, admin.close());
+}
+
 TEST_CASE("error: work on a closed connection is connection_closed") {
   test::loop_fixture lf;
   auto c = test::connect(&lf.loop);

@@ -241,6 +241,9 @@ TEST_CASE("pgbouncer: a program's DISCARD ALL drops the statement cache, "
     test::wait(&lf.loop, c.query("DISCARD ALL"));
   }
   CHECK(test::wait(&lf.loop, c.fetchval<int>("SELECT $1::int + 1", 41)) == 42);
+  // Also at the end of a string of statements.
+  test::wait(&lf.loop, c.query("SELECT 1; DEALLOCATE ALL"));
+  CHECK(test::wait(&lf.loop, c.fetchval<int>("SELECT $1::int + 1", 1)) == 2);
   CHECK_FALSE(c.behind_pooler());
   test::wait(&lf.loop, c.close());
 }

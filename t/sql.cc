@@ -107,3 +107,17 @@ TEST_CASE("mogrify: a dollar quote right after a placeholder is kept") {
   CHECK(uvpg::detail::inline_params("SELECT a$1, $1", args, true,
                                     nullptr) == "SELECT a$1, 'x'::int4");
 }
+
+TEST_CASE("may_drop_statements: DISCARD ALL and DEALLOCATE, not the pool's "
+          "DISCARD TEMP") {
+  using uvpg::detail::may_drop_statements;
+  CHECK(may_drop_statements("DISCARD ALL"));
+  CHECK(may_drop_statements("discard\n  all"));
+  CHECK(may_drop_statements("DEALLOCATE ALL"));
+  CHECK(may_drop_statements("SELECT 1; deallocate prepare x"));
+  CHECK_FALSE(may_drop_statements("DISCARD TEMP; DISCARD SEQUENCES"));
+  CHECK_FALSE(may_drop_statements("DISCARD PLANS"));
+  CHECK_FALSE(may_drop_statements("SELECT 1"));
+  CHECK_FALSE(may_drop_statements("DISCARD"));
+  CHECK_FALSE(may_drop_statements(""));
+}

@@ -69,8 +69,8 @@ public:
   const char *what() const noexcept override { return _what.c_str(); }
   /// True when the statement that failed may still have run, even
   /// committed: it had gone to the server when the connection broke,
-  /// its deadline passed or the program closed the connection, and the
-  /// server never said it failed.  False when it surely did not take
+  /// its deadline passed, the program cancelled it or closed the
+  /// connection, and the server never said it failed.  False when it surely did not take
   /// effect: the server refused it, or it never left uvpg.  A write
   /// that is not idempotent is retried only when this is false.
   bool outcome_unknown() const noexcept { return _outcome_unknown; }

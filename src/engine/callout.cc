@@ -100,12 +100,14 @@ void conn_impl::deliver_callouts() {
       }
       // Without the server's word on it, a statement that reached libpq
       // may have run (even committed): the connection broke, its
-      // deadline passed, or the program closed the connection under it.
-      // A cancel the server confirmed (57014) is its word.
+      // deadline passed, the program cancelled it (told at once, kind
+      // notify: the cancel may come too late) or closed the connection
+      // under it.  A cancel the server confirmed (57014) is its word.
       error_outcome_unknown =
           o->maybe_sent &&
           (c.status == UVPG_ECONNBAD || c.status == UV_ETIMEDOUT ||
-           (c.status == UV_ECANCELED && close_requested));
+           (c.status == UV_ECANCELED &&
+            (close_requested || c.k == kind::notify)));
     }
     if (o->deadline) {
       --timed_ops;

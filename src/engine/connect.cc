@@ -574,6 +574,7 @@ void conn_impl::finish_connect(int status) {
   if (!w) {
     return;
   }
+  error_outcome_unknown = false; // the bootstrap's is no statement's
   disarm_timer();
   if (status < 0) {
     // resolved() sees the state and only releases the request.

@@ -362,12 +362,15 @@ bool conn_impl::send(op *o) {
 
 // DISCARD ALL or DEALLOCATE ALL takes the cached statements with it
 // (psycopg does the same); otherwise each would fail 26000 once, and
-// look like a change of server session.  Such a statement is never
-// cacheable, so cached statements' texts are not scanned.
+// look like a change of server session.  Such a statement is not
+// cacheable, so cached statements' texts are scanned only when they
+// come as a string of several (the simple protocol).
 void conn_impl::forget_if_dropped(const op *o) {
-  if (stmts && stmts->size() && !o->cacheable && !o->internal &&
-      may_drop_statements(o->sql)) {
-    stmts->forget_all();
+  if (stmts && stmts->size() && (!o->cacheable || o->simple) &&
+      !o->internal && may_drop_statements(o->sql)) {
+    // The word may be in a name or a string, or the statement may fail:
+    // the names go to DEALLOCATE, which is harmless when they are gone.
+    stmts->forget_all(!behind_pooler);
   }
 }
 
@@ -756,17 +759,6 @@ void conn_impl::end_of_results(op *o) {
                    m.find("\"" + e->name + "\"") != std::string_view::npos;
     bool changed = sqlstate_is(o->res, "0A000") &&
                    m.starts_with("cached plan must not change result type");
-    if (missing && !behind_pooler && PQtransactionStatus(pg) != PQTRANS_INERROR &&
-        PQtransactionStatus(pg) != PQTRANS_INTRANS) {
-      // Prepared by this connection, missing outside any transaction:
-      // the server session changed under it (a pooler in transaction
-      // mode that kept the server's process id for the client).
-      enter_pooler_mode("uvpg: the server session changed under this "
-                        "connection (prepared statement \"" + e->name +
-                        "\" is missing): a connection pooler in transaction "
-                        "mode is in between; its statement cache and "
-                        "pipelining are off");
-    }
     if (missing || changed) {
       stmts->forget(e, changed);
       // Sent again only when nothing was sent behind it (it keeps its
@@ -774,9 +766,21 @@ void conn_impl::end_of_results(op *o) {
       // it: a second try would run outside the program's transaction
       // or fail with 25P02).  Otherwise the error stands, as asyncpg's
       // does, and the next use prepares the statement afresh.
-      if (!o->retried && !wire_head && pipeline_on &&
+      // Nor when its caller was told already (a deadline, a cancel).
+      if (!o->retried && !o->notified && !wire_head && pipeline_on &&
           PQexitPipelineMode(pg)) {
         pipeline_on = false;
+        // Out of pipeline mode PQtransactionStatus tells the truth.
+        if (missing && PQtransactionStatus(pg) == PQTRANS_IDLE) {
+          // Prepared by this connection, missing outside any
+          // transaction: the server session changed under it (a pooler
+          // in transaction mode that kept the server's process id).
+          enter_pooler_mode("uvpg: the server session changed under this "
+                            "connection (prepared statement \"" + e->name +
+                            "\" is missing): a connection pooler in "
+                            "transaction mode is in between; its statement "
+                            "cache and pipelining are off");
+        }
         if (PQtransactionStatus(pg) == PQTRANS_IDLE &&
             PQenterPipelineMode(pg)) {
           pipeline_on = true;
@@ -902,7 +906,7 @@ void conn_impl::enter_pooler_mode(const std::string &why) {
   opts.max_pipeline = 1;
   if (stmts) {
     // Their names would be looked up on whatever session comes next.
-    stmts->forget_all();
+    stmts->forget_all(false);
     stmts->evicted.clear();
     stmts->capacity = 0;
   }

@@ -68,9 +68,9 @@ stmt_entry *stmt_cache::insert(std::string key, uint64_t now) {
   return e;
 }
 
-void stmt_cache::forget_all() {
+void stmt_cache::forget_all(bool deallocate) {
   while (lru_head) {
-    forget(lru_head, false);
+    forget(lru_head, deallocate);
   }
 }
 

@@ -52,9 +52,8 @@ public:
   stmt_entry *insert(std::string key, uint64_t now);
   /// Drops `e`; `deallocate` says whether the server still has it.
   void forget(stmt_entry *e, bool deallocate);
-  /// Drops every entry without a DEALLOCATE (the server session that
-  /// had them is gone or was never this one).
-  void forget_all();
+  /// Drops every entry; `deallocate` as for forget().
+  void forget_all(bool deallocate);
   size_t size() const noexcept { return map.size(); }
 
 private:
