@@ -360,20 +360,6 @@ bool conn_impl::send(op *o) {
   return true;
 }
 
-// DISCARD ALL or DEALLOCATE ALL takes the cached statements with it
-// (psycopg does the same); otherwise each would fail 26000 once, and
-// look like a change of server session.  Such a statement is not
-// cacheable, so cached statements' texts are scanned only when they
-// come as a string of several (the simple protocol).
-void conn_impl::forget_if_dropped(const op *o) {
-  if (stmts && stmts->size() && (!o->cacheable || o->simple) &&
-      !o->internal && may_drop_statements(o->sql)) {
-    // The word may be in a name or a string, or the statement may fail:
-    // the names go to DEALLOCATE, which is harmless when they are gone.
-    stmts->forget_all(!behind_pooler);
-  }
-}
-
 // A statement sent in pipeline mode, as its own segment: Parse (once per
 // cached statement), Bind/Execute per parameter set, then a Sync, so an
 // error ends its segment and nothing else.
@@ -896,21 +882,6 @@ void conn_impl::finish(op *o) {
     }
   }
   post(callout::kind::complete, o, status, res);
-}
-
-void conn_impl::enter_pooler_mode(const std::string &why) {
-  if (behind_pooler) {
-    return;
-  }
-  behind_pooler = true;
-  opts.max_pipeline = 1;
-  if (stmts) {
-    // Their names would be looked up on whatever session comes next.
-    stmts->forget_all(false);
-    stmts->evicted.clear();
-    stmts->capacity = 0;
-  }
-  client_notice(this, why);
 }
 
 void conn_impl::lost(std::string why) {
