@@ -8,10 +8,10 @@
 //    masked_dsn();
 //  - plan_hosts() gives hosts or an error, never both nor neither;
 //  - with a password put in a password's place (password=P, URI
-//    user:P@ or ?password=P&), the parse error does not depend on P:
-//    the same text with another P of the same shape gives the same
-//    message (so no part of P is in it); and a message holding P comes
-//    out of scrub_secrets() without it.
+//    user:P@ or ?password=P&), no part of P shows in the parse error:
+//    no two characters of P (with a letter or digit) show that do not
+//    show as well for another P of the same shape; and a message
+//    holding P comes out of scrub_secrets() without it.
 // A failed property traps.
 #include <cctype>
 #include <cstddef>
@@ -100,6 +100,26 @@ size_t count(const std::string &s, const std::string &w) {
   return n;
 }
 
+// No two characters of `p` with a letter or digit among them, and not
+// in the text `around` it, show in `e1` unless they show in `e2`, the
+// message for another password of the same shape: then they came from
+// libpq's words, not from the password.  The messages are not compared
+// whole: text around P that is like P is masked too, in one message
+// and not in the other.
+bool none_of_p(const std::string &e1, const std::string &p,
+               const std::string &e2, const std::string &around) {
+  for (size_t i = 0; i + 2 <= p.size(); ++i) {
+    std::string w = p.substr(i, 2);
+    bool alnum = std::isalnum(static_cast<unsigned char>(w[0])) ||
+                 std::isalnum(static_cast<unsigned char>(w[1]));
+    if (alnum && around.find(w) == around.npos && e1.find(w) != e1.npos &&
+        e2.find(w) == e2.npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // The password in its place: `form` 0 keyword, 1 URI user info, 2 URI
 // query.  `a` and `b` are the text around it.
 std::string placed(int form, const std::string &a, const std::string &p,
@@ -155,7 +175,9 @@ void check_placed(int form, const std::string &a, const std::string &p,
   auto c2 = uvpg::detail::parse_conninfo(t2.c_str(), err2);
   check(c1.has_value() == c2.has_value());
   if (!c1) {
-    check(err1 == err2);
+    std::string around = placed(form, a, "", b);
+    check(none_of_p(err1, p, err2, around) &&
+          none_of_p(err2, q, err1, around));
     check(err1.find(p) == std::string::npos);
   }
   std::string msg = "x" + p + "y" + p;

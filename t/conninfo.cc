@@ -2,6 +2,7 @@
 #include "../src/engine/engine.hh"
 #include "test.hh"
 
+#include <climits>
 #include <unistd.h>
 
 TEST_SUITE_BEGIN("conninfo");
@@ -100,6 +101,28 @@ TEST_CASE("conninfo: parse errors hide a password with '?' and keep the "
   CHECK(err.find("\"bogus\"") != std::string::npos);
 }
 
+// Found by fuzz/conninfo (in CI): a quoted password written with SQL's
+// '' ends at the second quote for libpq, which then quotes the rest as
+// a keyword; that rest is the password's tail.
+TEST_CASE("conninfo: parse errors hide the tail of a password libpq read "
+          "short") {
+  std::string err;
+  CHECK_FALSE(uvpg::detail::parse_conninfo(
+      "host=h password='it''sSecret42 dbname=d", err));
+  INFO("error: " << err);
+  CHECK(err.find("sSecret42") == std::string::npos);
+  CHECK(err.find("missing \"=\" after \"********\"") != std::string::npos);
+  // A password holding '"' itself, in a URI libpq quotes whole.
+  CHECK_FALSE(uvpg::detail::parse_conninfo(
+      "postgresql://[::1?password=Xy7\"q\"Zw9&", err));
+  CHECK(err.find("Xy7") == std::string::npos);
+  CHECK(err.find("Zw9") == std::string::npos);
+  CHECK(err.find("IPv6") != std::string::npos);
+  // A one-character secret (here '"') masks no character of the message.
+  CHECK_FALSE(uvpg::detail::parse_conninfo("host=h bogus password=ab \"", err));
+  CHECK(err.find("\"bogus\"") != std::string::npos);
+}
+
 // Found by fuzz/conninfo: a value with a blank libpq skips (\r, \f,
 // \v) is quoted, so the masked conninfo parses back the same.
 TEST_CASE("conninfo: the masked conninfo parses back to the same values") {
@@ -164,4 +187,20 @@ TEST_CASE("connect errors: SQLSTATE is found whatever the server's "
   CHECK(clean.find("28P01") == std::string::npos);
   CHECK(clean.find("LOCATION") == std::string::npos);
   CHECK(clean.find("SCHWERWIEGEND:  Passwort") != std::string::npos);
+}
+
+// Found by fuzz/conninfo: a connect_timeout past what a long holds in
+// milliseconds overflowed (UBSan); libpq itself refuses past INT_MAX.
+TEST_CASE("conninfo: connect_timeout is at least 2 s and never overflows") {
+  auto timeout = [](const char *text) {
+    std::string err;
+    auto ci = uvpg::detail::parse_conninfo(text, err);
+    REQUIRE(ci);
+    return uvpg::detail::attempt_timeout(*ci);
+  };
+  CHECK(timeout("connect_timeout=0") == std::chrono::milliseconds(0));
+  CHECK(timeout("connect_timeout=1") == std::chrono::seconds(2));
+  CHECK(timeout("connect_timeout=30") == std::chrono::seconds(30));
+  CHECK(timeout("connect_timeout=99999999999999999999") ==
+        std::chrono::seconds(INT_MAX));
 }

@@ -8,6 +8,7 @@
 #include "config.h"
 
 #include <algorithm>
+#include <climits>
 #include <cstdlib>
 #include <fstream>
 
@@ -111,29 +112,54 @@ std::vector<std::string> secrets_in(std::string_view t) {
 
 std::string scrub_secrets(std::string msg, std::string_view conninfo_text) {
   auto secrets = secrets_in(conninfo_text);
-  // Longest first, each once (a hostile string can repeat password=
-  // thousands of times; found by fuzz/core).
-  std::sort(secrets.begin(), secrets.end(), [](const auto &a, const auto &b) {
-    return a.size() != b.size() ? a.size() > b.size() : a < b;
-  });
+  // Each once (a hostile string can repeat password= thousands of
+  // times; found by fuzz/core).
+  std::sort(secrets.begin(), secrets.end());
   secrets.erase(std::unique(secrets.begin(), secrets.end()), secrets.end());
+  // What to mask is marked on libpq's message as it is, then each run
+  // of marks becomes one "********": one mask cannot hide what the
+  // next must find (found by fuzz/conninfo).
+  std::vector<bool> mark(msg.size());
   for (const auto &sec : secrets) {
-    if (sec.empty() || msg.find(sec) == msg.npos) {
+    // One character says next to nothing, and masking every '"' or 'a'
+    // would leave libpq's message unreadable.
+    if (sec.size() < 2) {
       continue;
     }
-    std::string out;
-    out.reserve(msg.size());
-    size_t from = 0;
     for (size_t at = msg.find(sec); at != msg.npos;
-         at = msg.find(sec, from)) {
-      out.append(msg, from, at - from);
-      out += "********";
-      from = at + sec.size();
+         at = msg.find(sec, at + 1)) {
+      std::fill(mark.begin() + at, mark.begin() + at + sec.size(), true);
     }
-    out.append(msg, from);
-    msg = std::move(out);
   }
-  return msg;
+  // libpq quotes the token it stopped at, which can be the tail of a
+  // password it read shorter than written: password='ab'cd9 gives
+  // missing "=" after "cd9".  So every quoted piece that is part of a
+  // secret, save libpq's own "=", "]", ":" and "/".
+  for (size_t open = msg.find('"'); open != msg.npos;) {
+    size_t close = msg.find('"', open + 1);
+    if (close == msg.npos) {
+      break;
+    }
+    std::string_view piece(msg.data() + open + 1, close - open - 1);
+    bool literal = piece.size() == 1 &&
+                   std::string_view("=]:/").find(piece[0]) != piece.npos;
+    if (!piece.empty() && !literal &&
+        std::any_of(secrets.begin(), secrets.end(), [&](const auto &sec) {
+          return sec.find(piece) != sec.npos;
+        })) {
+      std::fill(mark.begin() + open + 1, mark.begin() + close, true);
+    }
+    open = close;
+  }
+  std::string out;
+  for (size_t i = 0; i < msg.size(); ++i) {
+    if (!mark[i]) {
+      out += msg[i];
+    } else if (i == 0 || !mark[i - 1]) {
+      out += "********";
+    }
+  }
+  return out;
 }
 
 std::optional<conninfo> parse_conninfo(const char *text, std::string &err) {
@@ -385,6 +411,9 @@ std::chrono::milliseconds attempt_timeout(const conninfo &ci) {
   if (secs <= 0) {
     return std::chrono::milliseconds(0);
   }
+  // libpq refuses more than INT_MAX; no overflow in milliseconds before
+  // it does (found by fuzz/conninfo).
+  secs = std::min<long>(secs, INT_MAX);
   return std::chrono::seconds(secs < 2 ? 2 : secs);
 }
 

@@ -29,7 +29,8 @@ struct conninfo {
 /// returns nullopt and sets `err` to libpq's message.
 std::optional<conninfo> parse_conninfo(const char *text, std::string &err);
 
-/// Replaces every password-like part of `conninfo_text` found in `msg`.
+/// Replaces every password-like part of `conninfo_text` found in `msg`
+/// (a PQconninfoParse error), and every "quoted" piece of one.
 std::string scrub_secrets(std::string msg, std::string_view conninfo_text);
 
 /// The conninfo in keyword form with the password masked.
