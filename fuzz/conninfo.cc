@@ -100,20 +100,21 @@ size_t count(const std::string &s, const std::string &w) {
   return n;
 }
 
-// No two characters of `p` with a letter or digit among them, and not
-// in the text `around` it, show in `e1` unless they show in `e2`, the
-// message for another password of the same shape: then they came from
-// libpq's words, not from the password.  The messages are not compared
-// whole: text around P that is like P is masked too, in one message
-// and not in the other.
+// No two characters of `p` with a letter or digit, not in the text
+// `around` it, show in `e1` unless they show in `e2`, the message for
+// another password of the same shape: then they came from libpq's
+// words, not from the password.  The messages are not compared whole:
+// text around P that is like P is masked too, in one message and not
+// in the other.
 bool none_of_p(const std::string &e1, const std::string &p,
                const std::string &e2, const std::string &around) {
   for (size_t i = 0; i + 2 <= p.size(); ++i) {
     std::string w = p.substr(i, 2);
     bool alnum = std::isalnum(static_cast<unsigned char>(w[0])) ||
                  std::isalnum(static_cast<unsigned char>(w[1]));
-    if (alnum && around.find(w) == around.npos && e1.find(w) != e1.npos &&
-        e2.find(w) == e2.npos) {
+    // libpq's messages put '"' around what they quote.
+    if (alnum && w.find('"') == w.npos && around.find(w) == around.npos &&
+        e1.find(w) != e1.npos && e2.find(w) == e2.npos) {
       return false;
     }
   }
