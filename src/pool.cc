@@ -432,6 +432,14 @@ bool pool_impl::wrong_role(const pool_slot *s) const noexcept {
   return standby || (ro && std::strcmp(ro, "on") == 0);
 }
 
+bool pool_impl::role_changed(const pool_slot *s) noexcept {
+  if (!wrong_role(s)) {
+    return false;
+  }
+  ++st.role_changes;
+  return true;
+}
+
 // A standby: the idle connection to the standby with the fewest lent
 // out (least busy), else, while no standby is up, the primary for
 // read_only.  The primary: the most recently used idle connection.
@@ -986,9 +994,14 @@ void pool_impl::run_hook(pool_slot *s,
 }
 
 void pool_impl::ready(pool_slot *s) noexcept {
-  if (closing || s->doomed || wrong_role(s)) {
+  if (closing || s->doomed || role_changed(s)) {
     close_slot(s);
     return;
+  }
+  // Found at connect or since (engine/pooler.cc), counted once.
+  if (s->c->behind_pooler && !s->pooler_counted) {
+    s->pooler_counted = true;
+    ++st.behind_pooler;
   }
   set_phase(s, phase::idle);
   if (s->standby && !s->lag_known && opts.max_replica_lag.count() > 0) {
@@ -1019,7 +1032,7 @@ void pool_impl::returned(pool_slot *s) noexcept {
   bool worn = (opts.max_queries && c->statements >= opts.max_queries) ||
               (s->expires_ms && now_ms(loop) >= s->expires_ms);
   if (closing || s->doomed || worn || c->st != conn_impl::state::ready ||
-      c->copying != op::copy_way::none || wrong_role(s)) {
+      c->copying != op::copy_way::none || role_changed(s)) {
     // A connection given back in the middle of a COPY is closed: the
     // COPY's writer is gone, and only the close ends it cleanly.
     close_slot(s);
@@ -1156,7 +1169,8 @@ void pool_impl::maintain() noexcept {
     if (s->shared > 0) {
       continue; // pool-level statements run on it
     }
-    bool expired = (s->expires_ms && now >= s->expires_ms) || wrong_role(s);
+    bool expired =
+        (s->expires_ms && now >= s->expires_ms) || role_changed(s);
     bool inactive = idle_ms && now - s->idle_since_ms >= idle_ms &&
                     size() > opts.minsize;
     if (expired || inactive) {

@@ -59,6 +59,7 @@ struct pool_slot final : conn_lessor, free_observer {
   bool lag_known = false; // max_replica_lag: checked at least once
   bool lagging = false;   // ... and past the bound at the last check
   bool lag_asking = false; // a check is in flight
+  bool pooler_counted = false; // in pool_stats::behind_pooler
 
   void give_back(conn_impl *c) noexcept override;
   void connection_lost(conn_impl *c) noexcept override;
@@ -192,6 +193,8 @@ struct pool_impl {
   pool_slot *routed_slot(const pool_waiter *w) noexcept;
   /// The server of `s` no longer has the role it was opened for.
   bool wrong_role(const pool_slot *s) const noexcept;
+  /// wrong_role(), counted in the stats: for a slot about to be closed.
+  bool role_changed(const pool_slot *s) noexcept;
   /// max_replica_lag: asks the standby of idle `s` for its lag.
   void check_lag(pool_slot *s) noexcept;
   /// The multi-host form of serve()'s hand-out loop.

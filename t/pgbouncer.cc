@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "test.hh"
+#include <uvpg.h>
 
 TEST_SUITE_BEGIN("live/pgbouncer");
 
@@ -101,7 +102,7 @@ void caller(uvpg::connection *c, int id, int i, int n, tally *t) {
   switch (i % 3) {
   case 0: {
     int v = id * 1000 + i;
-    c->fetchval<int>("SELECT $1::int + " + std::to_string(k), v)
+    (void)c->fetchval<int>("SELECT $1::int + " + std::to_string(k), v)
         .then_wrapped([=](uvpg::future<int> f) {
           if (f.failed()) {
             fail(f.get_exception(), -1);
@@ -116,7 +117,7 @@ void caller(uvpg::connection *c, int id, int i, int n, tally *t) {
   }
   case 1: {
     std::string v = "c" + std::to_string(id) + "-" + std::to_string(i);
-    c->fetchval<std::string>("SELECT $1::text || '/" + std::to_string(k) +
+    (void)c->fetchval<std::string>("SELECT $1::text || '/" + std::to_string(k) +
                                  "'",
                              v)
         .then_wrapped([=](uvpg::future<std::string> f) {
@@ -133,7 +134,8 @@ void caller(uvpg::connection *c, int id, int i, int n, tally *t) {
   }
   default: {
     long key = long(id) * 100000 + i;
-    c->query("INSERT INTO uvpg_pgb_t (k, caller) VALUES ($1, $2)", key, id)
+    (void)c
+        ->query("INSERT INTO uvpg_pgb_t (k, caller) VALUES ($1, $2)", key, id)
         .then_wrapped([=](uvpg::future<uvpg::result> f) {
           if (f.failed()) {
             fail(f.get_exception(), key);
@@ -228,6 +230,65 @@ TEST_CASE("pgbouncer: session mode, default options") {
   CHECK(t.wrong == 0);
   CHECK(t.failed == 0);
   CHECK(t.ok == 32 * 150);
+}
+
+TEST_CASE("pgbouncer: a pool counts the connections it found behind the "
+          "pooler, in C++ and in C") {
+  bouncer b("transaction", 4);
+  test::loop_fixture lf;
+  // C++: every connection the pool opened is counted, once.
+  {
+    uvpg::pool_options o;
+    o.minsize = 2;
+    o.maxsize = 2;
+    auto p = uvpg::pool::create(&lf.loop, b.dsn, o);
+    for (int i = 0; i < 6; ++i) {
+      CHECK(test::wait(&lf.loop, p.fetchval<int>("SELECT $1::int", i)) == i);
+    }
+    REQUIRE(test::run_until(&lf.loop, [&] { return p.stats().size == 2; }));
+    CHECK(p.stats().behind_pooler == p.stats().opened);
+    CHECK(p.stats().behind_pooler == 2);
+    CHECK(p.stats().role_changes == 0);
+    test::wait(&lf.loop, p.close());
+  }
+  // C, from uvpg_pool_get_stats(3): the same through the C ABI.  A pool
+  // straight to the server counts none.
+  for (bool through : {true, false}) {
+    uvpg_pool_opts_t o;
+    uvpg_pool_opts_init(&o);
+    o.minsize = 1;
+    o.maxsize = 1;
+    uvpg_pool_t *pool = nullptr;
+    REQUIRE(uvpg_pool_new(&lf.loop,
+                          through ? b.dsn.c_str() : test::dsn().c_str(), &o,
+                          &pool) == 0);
+    int answered = 0;
+    REQUIRE(uvpg_pool_query(
+                pool, "SELECT 1", 0, nullptr,
+                [](uvpg_conn_t *, int status, uvpg_result_t *res,
+                   void *data) {
+                  *static_cast<int *>(data) = status < 0 ? -1 : 1;
+                  uvpg_result_free(res);
+                },
+                &answered) == 0);
+    REQUIRE(test::run_until(&lf.loop, [&] { return answered != 0; }));
+    CHECK(answered == 1);
+    uvpg_pool_stats_t st;
+    uvpg_pool_get_stats(pool, &st);
+    CHECK(st.opened == 1);
+    CHECK(st.behind_pooler == (through ? 1u : 0u));
+    CHECK(st.role_changes == 0);
+    CHECK(st.reserved[0] == 0);
+    CHECK(st.reserved[1] == 0);
+    bool closed = false;
+    REQUIRE(uvpg_pool_close(
+                pool, 0,
+                [](uvpg_pool_t *, void *data) {
+                  *static_cast<bool *>(data) = true;
+                },
+                &closed) == 0);
+    REQUIRE(test::run_until(&lf.loop, [&] { return closed; }));
+  }
 }
 
 TEST_CASE("pgbouncer: a program's DISCARD ALL drops the statement cache, "

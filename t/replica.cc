@@ -257,6 +257,10 @@ TEST_CASE_FIXTURE(test::loop_fixture,
   CHECK_FALSE(in_recovery(&loop, p, pool_access::read_write));
   CHECK_FALSE(in_recovery(&loop, p, pool_access::read_only));
   CHECK(p.stats().lost >= 1);
+  // The connection opened to the standby now talks to a primary: it is
+  // closed and counted, at the latest by the pool's next tick.
+  CHECK(test::run_until(&loop, [&] { return p.stats().role_changes >= 1; },
+                        10));
   test::wait(&loop, p.close());
 }
 

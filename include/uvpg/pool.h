@@ -58,7 +58,8 @@ typedef struct uvpg_pool_stats_s {
   size_t size, idle, in_use, waiting, connecting;
   unsigned long long acquired, wait_ns, usage_ns, timeouts, exhausted;
   unsigned long long opened, failed, lost, closed, resets;
-  unsigned long long reserved[4];
+  unsigned long long behind_pooler, role_changes;
+  unsigned long long reserved[2];
 } uvpg_pool_stats_t;
 
 typedef void (*uvpg_acquire_cb)(uvpg_pool_t *pool, int status,

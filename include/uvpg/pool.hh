@@ -173,6 +173,10 @@ struct pool_stats {
   uint64_t lost = 0;            // connections the server ended
   uint64_t closed = 0;          // connections the pool closed
   uint64_t resets = 0;          // full session resets run
+  uint64_t behind_pooler = 0;   // connections found behind a connection
+                                // pooler: no statement cache, no pipelining
+  uint64_t role_changes = 0;    // connections closed as their server
+                                // changed role (promoted, or a standby)
 };
 
 /// A cursor with the pooled connection it runs on (pool::cursor()):

@@ -438,4 +438,6 @@ UVPG_EXTERN void uvpg_pool_get_stats(const uvpg_pool_t *pool,
   out->lost = s.lost;
   out->closed = s.closed;
   out->resets = s.resets;
+  out->behind_pooler = s.behind_pooler;
+  out->role_changes = s.role_changes;
 }
