@@ -193,6 +193,11 @@ struct pool_impl {
   pool_slot *routed_slot(const pool_waiter *w) noexcept;
   /// The server of `s` no longer has the role it was opened for.
   bool wrong_role(const pool_slot *s) const noexcept;
+  /// max_replica_lag: `s` is a standby not known to be within the bound.
+  bool lag_unfit(const pool_slot *s) const noexcept;
+  /// read_only work goes to the primary: no standby is up, or each
+  /// idle standby connection checked lags past max_replica_lag.
+  bool reads_to_primary() const noexcept;
   /// wrong_role(), counted in the stats: for a slot about to be closed.
   bool role_changed(const pool_slot *s) noexcept;
   /// max_replica_lag: asks the standby of idle `s` for its lag.

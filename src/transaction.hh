@@ -23,7 +23,7 @@ namespace uvpg::detail {
 /// straight to ending/done); a node counts in its parent's
 /// `open_children` while opening or open; conn_impl::tx_inner is the
 /// innermost node opening or open on the connection, or null.
-struct tx_node : std::enable_shared_from_this<tx_node>,
+struct tx_node final : std::enable_shared_from_this<tx_node>,
                  private conn_ref::listener {
   enum class phase : unsigned char { opening, open, ending, done };
 

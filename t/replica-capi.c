@@ -170,10 +170,111 @@ static void test_default_read_only(void) {
   CHECK_EQ(st.called_inside, 0);
 }
 
+static void on_timer(uv_timer_t *t) { *(int *)t->data = 1; }
+
+/* Runs the loop for `ms` (the pool's checks go on meanwhile). */
+static void run_for(uv_loop_t *loop, uint64_t ms) {
+  uv_timer_t t;
+  int fired = 0;
+  uv_timer_init(loop, &t);
+  t.data = &fired;
+  uv_timer_start(&t, on_timer, ms, 0);
+  while (!fired) {
+    uv_run(loop, UV_RUN_ONCE);
+  }
+  uv_close((uv_handle_t *)&t, NULL);
+  uv_run(loop, UV_RUN_NOWAIT);
+}
+
+/* A query on a lent connection, run to its end; its status. */
+static int query_on(uv_loop_t *loop, uvpg_conn_t *conn, const char *sql,
+                    int tag) {
+  st.q_calls[tag] = 0;
+  st.in_call = 1;
+  CHECK_EQ(uvpg_conn_query(conn, sql, 0, NULL, on_query,
+                           (void *)(intptr_t)tag),
+           0);
+  st.in_call = 0;
+  run_until(loop, &st.q_calls[tag]);
+  return st.q_status[tag];
+}
+
+/* From uvpg_pool_opts_init(3), max_replica_lag_ms: a standby whose
+ * replay is paused while the primary writes is passed over by
+ * UVPG_ACCESS_READ_ONLY work until it replays again. */
+static void test_max_replica_lag(void) {
+  uv_loop_t loop;
+  uvpg_pool_opts_t o;
+  uvpg_pool_t *pool = NULL;
+  uvpg_conn_t *standby, *primary;
+  const char *where = "";
+  int i;
+  CHECK_EQ(uv_loop_init(&loop), 0);
+  uvpg_pool_opts_init(&o);
+  CHECK_EQ(o.max_replica_lag_ms, 0);
+  o.max_replica_lag_ms = 500;
+  o.maxsize = 6;
+  CHECK_EQ(uvpg_pool_new(&loop, ctest_dsn(), &o, &pool), 0);
+  CHECK_STR(recovery_of(&loop, pool, UVPG_ACCESS_READ_ONLY, 0), "t");
+  /* Two connections kept for the length of the case: one to the
+   * standby (to pause and resume its replay), one to the primary. */
+  CHECK_EQ(uvpg_pool_acquire_ex(pool, NULL, on_acquire, (void *)(intptr_t)2,
+                                NULL),
+           0);
+  run_until(&loop, &st.acq_calls[2]);
+  CHECK_EQ(st.acq_status[2], 0);
+  {
+    uvpg_acquire_opts_t ao;
+    uvpg_acquire_opts_init(&ao);
+    ao.access = UVPG_ACCESS_STANDBY_ONLY;
+    CHECK_EQ(uvpg_pool_acquire_ex(pool, &ao, on_acquire,
+                                  (void *)(intptr_t)3, NULL),
+             0);
+    run_until(&loop, &st.acq_calls[3]);
+    CHECK_EQ(st.acq_status[3], 0);
+  }
+  standby = st.acq_conn[3];
+  primary = st.acq_conn[2];
+  if (!standby || !primary) {
+    close_pool(&loop, pool);
+    return;
+  }
+  CHECK_EQ(query_on(&loop, standby, "SELECT pg_wal_replay_pause()", 4), 0);
+  CHECK_EQ(query_on(&loop, primary,
+                    "CREATE TABLE IF NOT EXISTS lag_c (x int)", 5),
+           0);
+  CHECK_EQ(query_on(&loop, primary, "INSERT INTO lag_c VALUES (1)", 5), 0);
+  /* Within the checks of the next seconds: read-only work goes to the
+   * primary. */
+  for (i = 0; i < 60 && strcmp(where, "f") != 0; ++i) {
+    st.acq_calls[6] = st.q_calls[6] = 0;
+    where = recovery_of(&loop, pool, UVPG_ACCESS_READ_ONLY, 6);
+    if (strcmp(where, "f") != 0) {
+      run_for(&loop, 500);
+    }
+  }
+  CHECK_STR(where, "f");
+  CHECK_EQ(query_on(&loop, standby, "SELECT pg_wal_replay_resume()", 4), 0);
+  for (i = 0; i < 60 && strcmp(where, "t") != 0; ++i) {
+    st.acq_calls[7] = st.q_calls[7] = 0;
+    where = recovery_of(&loop, pool, UVPG_ACCESS_READ_ONLY, 7);
+    if (strcmp(where, "t") != 0) {
+      run_for(&loop, 500);
+    }
+  }
+  CHECK_STR(where, "t");
+  CHECK_EQ(uvpg_pool_release(pool, standby), 0);
+  CHECK_EQ(uvpg_pool_release(pool, primary), 0);
+  close_pool(&loop, pool);
+  CHECK_EQ(st.called_inside, 0);
+}
+
 int main(void) {
   static const struct ctest_case cases[] = {
       {"acquire_ex routes by access mode", test_routing},
       {"a pool whose default access is read-only", test_default_read_only},
+      {"max_replica_lag_ms passes over a lagging standby",
+       test_max_replica_lag},
   };
   return ctest_run("replica-capi", cases, sizeof cases / sizeof cases[0],
                    reset);

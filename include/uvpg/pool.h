@@ -43,7 +43,9 @@ typedef struct uvpg_pool_opts_s {
   unsigned int max_lifetime_ms;  /* replace after; 0 = never */
   uvpg_pool_reset_t reset;       /* default UVPG_POOL_RESET_AUTO */
   uvpg_access_t access;          /* default UVPG_ACCESS_READ_WRITE */
-  void *reserved[6];             /* zero */
+  unsigned int max_replica_lag_ms; /* pass over a standby lagging more;
+                                      0 = no check */
+  void *reserved[5];             /* zero */
 } uvpg_pool_opts_t;
 
 /* See uvpg_pool_acquire_ex(3). */

@@ -166,6 +166,7 @@ UVPG_EXTERN void uvpg_pool_opts_init(uvpg_pool_opts_t *opts) UVPG_NOEXCEPT {
   opts->max_lifetime_ms = 0;
   opts->reset = UVPG_POOL_RESET_AUTO;
   opts->access = UVPG_ACCESS_READ_WRITE;
+  opts->max_replica_lag_ms = 0;
 }
 
 namespace {
@@ -270,6 +271,7 @@ UVPG_EXTERN int uvpg_pool_new(uv_loop_t *loop, const char *conninfo,
     o.max_lifetime = milliseconds(opts->max_lifetime_ms);
     o.reset = static_cast<uvpg::pool_reset>(reset);
     o.access = access;
+    o.max_replica_lag = milliseconds(opts->max_replica_lag_ms);
     uvpg::detail::loop_scope scope(loop);
     auto *p = new uvpg_pool_s(loop, conninfo ? conninfo : "", o);
     p->kick();
