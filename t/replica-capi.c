@@ -199,6 +199,22 @@ static int query_on(uv_loop_t *loop, uvpg_conn_t *conn, const char *sql,
   return st.q_status[tag];
 }
 
+/* recovery_of(UVPG_ACCESS_READ_ONLY) every 500 ms, for 30 s at most,
+ * until it says `want`; what it said last. */
+static const char *read_only_until(uv_loop_t *loop, uvpg_pool_t *pool,
+                                   const char *want, int tag) {
+  const char *where = "";
+  int i;
+  for (i = 0; i < 60 && strcmp(where, want) != 0; ++i) {
+    st.acq_calls[tag] = st.q_calls[tag] = 0;
+    where = recovery_of(loop, pool, UVPG_ACCESS_READ_ONLY, tag);
+    if (strcmp(where, want) != 0) {
+      run_for(loop, 500);
+    }
+  }
+  return where;
+}
+
 /* From uvpg_pool_opts_init(3), max_replica_lag_ms: a standby whose
  * replay is paused while the primary writes is passed over by
  * UVPG_ACCESS_READ_ONLY work until it replays again. */
@@ -207,8 +223,6 @@ static void test_max_replica_lag(void) {
   uvpg_pool_opts_t o;
   uvpg_pool_t *pool = NULL;
   uvpg_conn_t *standby, *primary;
-  const char *where = "";
-  int i;
   CHECK_EQ(uv_loop_init(&loop), 0);
   uvpg_pool_opts_init(&o);
   CHECK_EQ(o.max_replica_lag_ms, 0);
@@ -245,24 +259,10 @@ static void test_max_replica_lag(void) {
            0);
   CHECK_EQ(query_on(&loop, primary, "INSERT INTO lag_c VALUES (1)", 5), 0);
   /* Within the checks of the next seconds: read-only work goes to the
-   * primary. */
-  for (i = 0; i < 60 && strcmp(where, "f") != 0; ++i) {
-    st.acq_calls[6] = st.q_calls[6] = 0;
-    where = recovery_of(&loop, pool, UVPG_ACCESS_READ_ONLY, 6);
-    if (strcmp(where, "f") != 0) {
-      run_for(&loop, 500);
-    }
-  }
-  CHECK_STR(where, "f");
+   * primary, and back to the standby once it replays again. */
+  CHECK_STR(read_only_until(&loop, pool, "f", 6), "f");
   CHECK_EQ(query_on(&loop, standby, "SELECT pg_wal_replay_resume()", 4), 0);
-  for (i = 0; i < 60 && strcmp(where, "t") != 0; ++i) {
-    st.acq_calls[7] = st.q_calls[7] = 0;
-    where = recovery_of(&loop, pool, UVPG_ACCESS_READ_ONLY, 7);
-    if (strcmp(where, "t") != 0) {
-      run_for(&loop, 500);
-    }
-  }
-  CHECK_STR(where, "t");
+  CHECK_STR(read_only_until(&loop, pool, "t", 7), "t");
   CHECK_EQ(uvpg_pool_release(pool, standby), 0);
   CHECK_EQ(uvpg_pool_release(pool, primary), 0);
   close_pool(&loop, pool);
